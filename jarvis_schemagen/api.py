@@ -1,0 +1,132 @@
+"""The library API: what the CLI (and anyone scripting schemagen) calls.
+
+Stages: load (YAML -> model) -> validate (cross-object checks) -> render (model -> SQL).
+Each function returns a value or raises a ``SchemagenError``; none prints or exits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import model as m
+from .errors import SpecError, UsageError
+from .spec.loader import load_text
+from .spec.problems import Problem, sort_problems
+from .spec.validate import validate
+
+DEFAULT_SPEC = "schema.yaml"
+DEFAULT_OUT = "generated"
+
+
+def _complete(schema: m.Schema) -> m.Schema:
+    """Fill in what the spec may leave implicit: a foreign key without columns references the primary key."""
+    tables = {t.qualified_name: t for t in schema.tables}
+    out = []
+    for t in schema.tables:
+        cons = []
+        for c in t.constraints:
+            if c.kind == "foreign_key" and not c.ref_columns:
+                ref = tables.get(c.ref_table or "")
+                if ref is not None and ref.primary_key is not None:
+                    c = replace(c, ref_columns=ref.primary_key.columns)
+            cons.append(c)
+        out.append(replace(t, constraints=tuple(cons)))
+    return replace(schema, tables=tuple(out))
+
+
+def load_spec_text(text: str, filename: str = DEFAULT_SPEC) -> m.Schema:
+    """Parse and validate spec text; raises SpecError listing every problem."""
+    schema, problems = load_text(text, filename)
+    if schema is not None:
+        problems = problems + validate(schema)
+    if problems or schema is None:
+        raise SpecError(sort_problems(problems))
+    return _complete(schema)
+
+
+def load_spec(path: str | Path = DEFAULT_SPEC) -> m.Schema:
+    """Read, parse and validate a spec file; raises SpecError (exit 1) or UsageError (exit 2)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"spec file not found: {p} (use --spec PATH)") from None
+    except IsADirectoryError:
+        raise UsageError(f"spec path is a directory, not a file: {p}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read spec file {p}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError([Problem(m.Pos(str(p), 1, 1), f"the spec is not UTF-8 text (byte {e.start})")]) from None
+    return load_spec_text(text, str(p))
+
+
+def render_migrations(schema: m.Schema) -> dict[str, str]:
+    """File name -> SQL text for every migration of the spec."""
+    from .render import render_migrations as _render
+
+    return _render(schema)
+
+
+def assumed_objects_sql(schema: m.Schema) -> str:
+    """SQL that creates the spec's assumed objects (scratch and shadow databases only)."""
+    from .render import render_assumed
+
+    return render_assumed(schema)
+
+
+def load_default_spec() -> m.Schema:
+    """The project's own schema.yaml (next to the package in a checkout, or in the working directory)."""
+    here = Path(__file__).resolve().parent.parent / DEFAULT_SPEC
+    return load_spec(here if here.is_file() else DEFAULT_SPEC)
+
+
+@dataclass
+class RenderReport:
+    out_dir: Path
+    written: list[str] = field(default_factory=list)  # files created or changed
+    unchanged: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # --check: differs from the spec
+    missing: list[str] = field(default_factory=list)  # --check: absent
+    extra: list[str] = field(default_factory=list)  # .sql files in out_dir the spec does not produce
+
+    @property
+    def ok(self) -> bool:
+        return not (self.stale or self.missing)
+
+
+def render_to_dir(spec_path: str | Path = DEFAULT_SPEC, out_dir: str | Path = DEFAULT_OUT,
+                  check: bool = False) -> RenderReport:
+    """Render the spec into ``out_dir``; with ``check``, write nothing and report stale or missing files.
+
+    Files are written only when their bytes change (mtime is kept otherwise), each through a
+    temporary file and an atomic rename, and only after the whole spec rendered without error.
+    """
+    schema = load_spec(spec_path)
+    files = render_migrations(schema)
+    out = Path(out_dir)
+    report = RenderReport(out_dir=out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output path exists and is not a directory: {out}")
+    if out.is_dir():
+        report.extra = sorted(p.name for p in out.glob("*.sql") if p.name not in files)
+    for name, text in files.items():
+        target = out / name
+        data = text.encode("utf-8")
+        current = target.read_bytes() if target.is_file() else None
+        if current == data:
+            report.unchanged.append(name)
+            continue
+        if check:
+            (report.missing if current is None else report.stale).append(name)
+            continue
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        except OSError as e:
+            raise UsageError(f"cannot write {target}: {e.strerror}") from None
+        report.written.append(name)
+    return report

@@ -1,0 +1,136 @@
+"""The command line: the only module that imports click.
+
+Each command parses its options, calls one library function, prints the report and exits
+with the contract's code. Library modules are imported inside the commands so that
+``schemagen --help`` starts fast.
+
+Exit codes: 0 success / no differences; 1 the check found something (invalid spec, drift,
+stale files, pending migrations); 2 could not do the work (bad usage, database
+unreachable, a migration failed).
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import SchemagenError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success or no differences; 1 the check found something "
+    "(invalid spec, drift, stale files, pending migrations); 2 could not do the work "
+    "(bad usage, database unreachable, a migration failed)."
+)
+
+
+class _Group(click.Group):
+    """Turns every SchemagenError into `schemagen: error: ...` and its exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SchemagenError as e:
+            _report_error(e)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("schemagen: interrupted", err=True)
+            sys.exit(2)
+
+    def main(self, *args, **kwargs):
+        # click's own usage errors exit 2, as the contract wants
+        return super().main(*args, **kwargs)
+
+
+def _report_error(e: SchemagenError) -> None:
+    from .errors import SpecError
+
+    if isinstance(e, SpecError) and e.problems:
+        for p in e.problems:
+            click.echo(str(p), err=True)
+        n = len(e.problems)
+        click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec; nothing was written", err=True)
+    else:
+        click.echo(f"schemagen: error: {e}", err=True)
+
+
+SPEC_OPTION = click.option(
+    "--spec", "spec", default="schema.yaml", show_default=True,
+    type=click.Path(dir_okay=False), help="The spec file.",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "--version", "-V", prog_name="schemagen")
+def main() -> None:
+    """Schema-as-code for PostgreSQL/Supabase.
+
+    schema.yaml declares tables, columns, constraints, indexes, RLS policies, functions,
+    triggers and grants; `render` turns it into ordered, idempotent migration files;
+    `apply` runs them safely; `diff` finds drift between the spec and a live database.
+    """
+
+
+@main.command()
+@SPEC_OPTION
+def validate(spec: str) -> None:
+    """Check the spec and report every problem as FILE:LINE:COL: message.
+
+    Exit 0 when the spec is valid, 1 when it has problems.
+    """
+    from .api import load_spec
+
+    schema = load_spec(spec)
+    n_tables = sum(1 for t in schema.tables if not t.assumed)
+    click.echo(f"{spec}: valid ({len(schema.migrations)} migrations, {n_tables} tables, "
+               f"{sum(1 for f in schema.functions if not f.assumed)} functions)")
+
+
+@main.command()
+@SPEC_OPTION
+@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for the migration files.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming each file that is stale or missing (for CI).")
+def render(spec: str, out: str, check: bool) -> None:
+    """Render the spec into one SQL file per migration.
+
+    Files are rewritten only when their content changes; the output is byte-for-byte
+    deterministic. Nothing is written if the spec has any problem.
+    """
+    from .api import render_to_dir
+
+    report = render_to_dir(spec, out, check=check)
+    for name in report.extra:
+        click.echo(f"note: {out}/{name} is not produced by the spec (left untouched)", err=True)
+    if check:
+        for name in report.stale:
+            click.echo(f"stale: {out}/{name}")
+        for name in report.missing:
+            click.echo(f"missing: {out}/{name}")
+        if not report.ok:
+            click.echo(f"schemagen: {len(report.stale) + len(report.missing)} file(s) out of date; "
+                       "run `schemagen render`", err=True)
+            sys.exit(1)
+        click.echo(f"{out}/: up to date ({len(report.unchanged)} files)")
+        return
+    for name in report.written:
+        click.echo(f"wrote {out}/{name}")
+    click.echo(f"{out}/: {len(report.written)} written, {len(report.unchanged)} unchanged")
+
+
+@main.command("assumed-sql")
+@SPEC_OPTION
+def assumed_sql(spec: str) -> None:
+    """Print the SQL creating the spec's assumed objects (auth schema, roles, ...).
+
+    For scratch databases (local development, tests); never run it against Supabase.
+    """
+    from .api import assumed_objects_sql, load_spec
+
+    click.echo(assumed_objects_sql(load_spec(spec)), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

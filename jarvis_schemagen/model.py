@@ -1,0 +1,363 @@
+"""The one model of a database schema, shared by the spec loader and the introspector.
+
+Every object is a frozen dataclass. Collections are tuples kept in a canonical order,
+so two models describing the same schema compare equal with ``==`` and render to the
+same bytes. Positions in the spec file (``pos``) are excluded from equality.
+
+Ownership: every top-level object either belongs to one migration (``migration``, the
+migration id such as ``"001"``) or is *assumed* (``assumed=True``): it exists before
+migration 001 and is never rendered into a deploy file, only into scratch databases.
+Objects nested in a table (columns, constraints, indexes, policies, triggers) may name
+their own migration; when they don't, they belong to their table's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterator
+
+ASSUMED = "assumed"  # the pseudo-migration id of assumed objects
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where an object was declared: ``schema.yaml:42:9``."""
+
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+def _pos() -> Pos | None:
+    return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
+
+
+def qualify(schema: str, name: str) -> str:
+    return f"{schema}.{name}"
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str  # "001"
+    name: str  # "create_user_plans_table"
+    comment: str | None = None
+    pos: Pos | None = _pos()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.id}_{self.name}.sql"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    login: bool = False
+    bypassrls: bool = False
+    member_of: tuple[str, ...] = ()
+    assumed: bool = True
+    comment: str | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A PostgreSQL schema (``create schema``)."""
+
+    name: str
+    migration: str | None = None
+    assumed: bool = False
+    comment: str | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Extension:
+    name: str
+    schema: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # canonical lower-case type, e.g. "numeric(12,4)", "timestamp with time zone"
+    nullable: bool = True
+    default: str | None = None  # SQL expression
+    identity: str | None = None  # "always" | "by default"
+    generated: str | None = None  # expression of a GENERATED ALWAYS AS (...) STORED column
+    comment: str | None = None
+    migration: str | None = None  # None: the table's
+    assumed: bool = False  # declared on an assumed table and pre-existing
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Constraint:
+    name: str
+    kind: str  # "primary_key" | "unique" | "foreign_key" | "check"
+    columns: tuple[str, ...] = ()
+    expression: str | None = None  # check
+    ref_table: str | None = None  # qualified "schema.table"
+    ref_columns: tuple[str, ...] = ()
+    on_delete: str | None = None  # "cascade" | "set null" | "set default" | "restrict" | "no action"
+    on_update: str | None = None
+    deferrable: bool = False
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class IndexKey:
+    expression: str  # a column name (bare) or an expression
+    descending: bool = False
+    nulls: str | None = None  # "first" | "last" when not the default for the direction
+    is_column: bool = True  # False: ``expression`` is an SQL expression, rendered in parentheses
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    keys: tuple[IndexKey, ...]
+    unique: bool = False
+    method: str = "btree"
+    where: str | None = None
+    include: tuple[str, ...] = ()
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    command: str = "all"  # all | select | insert | update | delete
+    roles: tuple[str, ...] = ("public",)
+    permissive: bool = True
+    using: str | None = None
+    with_check: str | None = None
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    function: str  # qualified function name "schema.fn" (no arguments)
+    timing: str  # before | after | instead of
+    events: tuple[str, ...]  # insert | update | delete | truncate (canonical order)
+    for_each: str = "row"  # row | statement
+    update_columns: tuple[str, ...] = ()  # UPDATE OF ...
+    when: str | None = None
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def primary_key(self) -> Constraint | None:
+        return next((c for c in self.constraints if c.kind == "primary_key"), None)
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str | None
+    type: str
+    default: str | None = None
+    mode: str = "in"  # in | out | inout | variadic
+
+
+@dataclass(frozen=True)
+class Function:
+    schema: str
+    name: str
+    arguments: tuple[Argument, ...] = ()
+    returns: str = "void"
+    language: str = "plpgsql"
+    body: str = ""
+    volatility: str = "volatile"  # volatile | stable | immutable
+    security_definer: bool = False
+    strict: bool = False
+    config: tuple[tuple[str, str], ...] = ()  # (("search_path", ""),)
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def identity_arguments(self) -> str:
+        """The argument types that identify the function: ``uuid, text``."""
+        return ", ".join(a.type for a in self.arguments if a.mode in ("in", "inout", "variadic"))
+
+    @property
+    def signature(self) -> str:
+        return f"{self.qualified_name}({self.identity_arguments})"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A GRANT (or REVOKE) of privileges on one object to roles.
+
+    ``on`` is the object kind (table | function | schema | sequence); ``object`` is the
+    qualified table/sequence name, the schema name, or a function signature
+    ``schema.fn(type, ...)``. Privileges are lower-case, ``all`` allowed for grants.
+    Introspected grants are always ``action="grant"`` with one role each (the ACL).
+    """
+
+    on: str
+    object: str
+    privileges: tuple[str, ...]
+    roles: tuple[str, ...]
+    action: str = "grant"  # grant | revoke
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class DefaultPrivilege:
+    """ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT privileges ON <on> TO roles (assumed setup)."""
+
+    schema: str
+    on: str  # tables | sequences | functions
+    privileges: tuple[str, ...]
+    roles: tuple[str, ...]
+    for_role: str | None = None
+    assumed: bool = True
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The whole desired (or inspected) state."""
+
+    migrations: tuple[Migration, ...] = ()
+    roles: tuple[Role, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    tables: tuple[Table, ...] = ()
+    functions: tuple[Function, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
+    source: str | None = field(default=None, compare=False)
+
+    def table(self, qualified_name: str) -> Table | None:
+        return next((t for t in self.tables if t.qualified_name == qualified_name), None)
+
+    def function(self, qualified_name: str) -> Function | None:
+        return next((f for f in self.functions if f.qualified_name == qualified_name), None)
+
+    def migration(self, migration_id: str) -> Migration | None:
+        return next((m for m in self.migrations if m.id == migration_id), None)
+
+    @property
+    def assumed(self) -> "Schema":
+        """Only the objects that exist before migration 001."""
+        return restrict(self, ASSUMED)
+
+
+def effective_migration(obj, table: Table | None = None) -> str:
+    """The migration id an object belongs to, or ``ASSUMED``."""
+    if getattr(obj, "assumed", False):
+        return ASSUMED
+    mig = getattr(obj, "migration", None)
+    if mig:
+        return mig
+    if table is not None:
+        return effective_migration(table)
+    return ASSUMED
+
+
+def restrict(schema: Schema, migration_id: str) -> Schema:
+    """The part of ``schema`` that one migration (or ``ASSUMED``) creates.
+
+    A table created elsewhere appears with only the nested objects this migration adds
+    (and without its own RLS flags and comment); ``effective_migration(table) != migration_id``
+    tells renderers to alter it instead of creating it.
+    """
+    tables = []
+    for t in schema.tables:
+        own = effective_migration(t) == migration_id
+        sub = {
+            kind: tuple(o for o in getattr(t, kind) if effective_migration(o, t) == migration_id)
+            for kind in ("columns", "constraints", "indexes", "policies", "triggers")
+        }
+        if own:
+            tables.append(replace(t, **sub))
+        elif any(sub.values()):
+            tables.append(replace(t, **sub, rls_enabled=False, rls_forced=False, comment=None))
+    return replace(
+        schema,
+        roles=tuple(r for r in schema.roles if (ASSUMED if r.assumed else "") == migration_id),
+        namespaces=tuple(n for n in schema.namespaces if effective_migration(n) == migration_id),
+        extensions=tuple(e for e in schema.extensions if effective_migration(e) == migration_id),
+        tables=tuple(tables),
+        functions=tuple(f for f in schema.functions if effective_migration(f) == migration_id),
+        grants=tuple(g for g in schema.grants if effective_migration(g) == migration_id),
+        default_privileges=tuple(d for d in schema.default_privileges if migration_id == ASSUMED),
+    )
+
+
+def walk(schema: Schema) -> Iterator[tuple[str, object, Table | None]]:
+    """Every object with its kind and owning table (None for top-level objects)."""
+    for m in schema.migrations:
+        yield "migration", m, None
+    for r in schema.roles:
+        yield "role", r, None
+    for n in schema.namespaces:
+        yield "schema", n, None
+    for e in schema.extensions:
+        yield "extension", e, None
+    for t in schema.tables:
+        yield "table", t, None
+        for kind, items in (
+            ("column", t.columns),
+            ("constraint", t.constraints),
+            ("index", t.indexes),
+            ("policy", t.policies),
+            ("trigger", t.triggers),
+        ):
+            for o in items:
+                yield kind, o, t
+    for f in schema.functions:
+        yield "function", f, None
+    for g in schema.grants:
+        yield "grant", g, None
+    for d in schema.default_privileges:
+        yield "default_privilege", d, None

@@ -1,0 +1,211 @@
+"""model.Schema -> SQL text, through the Jinja templates in ``templates/``.
+
+Templates stay dumb (loops and ifs). Quoting happens only in the filters defined here, and
+the order of objects inside a file is decided here (``_ordered``), nowhere else.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from . import model as m
+from .errors import SpecError
+from .spec.problems import Problem
+
+GENERATED_BY = "jarvis-schemagen"
+
+
+# ---------------------------------------------------------------- quoting
+
+def quote_ident(name: str) -> str:
+    """Always-quoted identifier: ``"user_plans"``. Embedded quotes are doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_qualified(name: str) -> str:
+    """``public.user_plans`` -> ``"public"."user_plans"``."""
+    schema, _, rel = str(name).partition(".")
+    return f"{quote_ident(schema)}.{quote_ident(rel)}" if rel else quote_ident(schema)
+
+
+def quote_literal(text: str) -> str:
+    """A standard SQL string literal: quotes doubled; a backslash-free E'' is never needed
+    because standard_conforming_strings is on in every supported PostgreSQL."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def quote_role(name: str) -> str:
+    """``public`` is the PUBLIC pseudo-role keyword, not a role called "public"."""
+    return "public" if name == "public" else quote_ident(name)
+
+
+def dollar_quote(body: str, tag: str = "body") -> str:
+    """Dollar-quote ``body`` with a tag that does not occur in it."""
+    candidate, n = tag, 0
+    while f"${candidate}$" in body:
+        n += 1
+        candidate = f"{tag}_{n}"
+    return f"${candidate}${body}${candidate}$"
+
+
+def function_ref(signature: str) -> str:
+    """``public.f(uuid, text)`` -> ``"public"."f"(uuid, text)``."""
+    name, _, args = signature.partition("(")
+    return f"{quote_qualified(name)}({args}" if args else f"{quote_qualified(name)}()"
+
+
+def config_value(key: str, value: str) -> str:
+    if key == "search_path":
+        parts = [p.strip() for p in value.split(",") if p.strip() and p.strip() not in ('""', "''")]
+        return ", ".join(quote_ident(p.strip('"')) for p in parts) if parts else "''"
+    return quote_literal(value)
+
+
+def index_key(key: m.IndexKey) -> str:
+    text = quote_ident(key.expression) if key.is_column else f"({key.expression})"
+    if key.descending:
+        text += " desc"
+    if key.nulls:
+        text += f" nulls {key.nulls}"
+    return text
+
+
+# ---------------------------------------------------------------- environment
+
+def templates_dir() -> Path:
+    """The templates, whether running from a checkout or an installed package."""
+    from importlib import resources
+
+    try:
+        installed = resources.files("jarvis_schemagen.templates")
+        if installed.joinpath("migration.sql.j2").is_file():
+            return Path(str(installed))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        ident=quote_ident,
+        qident=quote_qualified,
+        literal=quote_literal,
+        role=quote_role,
+        roles=lambda names: ", ".join(quote_role(r) for r in names),
+        idents=lambda names: ", ".join(quote_ident(n) for n in names),
+        dollar=dollar_quote,
+        fref=function_ref,
+        config_value=lambda kv: config_value(kv[0], kv[1]),
+        index_key=index_key,
+    )
+    return env
+
+
+# ---------------------------------------------------------------- ordering
+
+@dataclass(frozen=True)
+class Part:
+    """What one file creates, in the order it must be created."""
+
+    roles: tuple[m.Role, ...]
+    namespaces: tuple[m.Namespace, ...]
+    default_privileges: tuple[m.DefaultPrivilege, ...]
+    extensions: tuple[m.Extension, ...]
+    new_tables: tuple[m.Table, ...]  # created here, in foreign-key order
+    altered_tables: tuple[m.Table, ...]  # existing tables this file adds to
+    tables: tuple[m.Table, ...]  # both, new first: for indexes, policies, triggers, comments
+    functions: tuple[m.Function, ...]
+    grants: tuple[m.Grant, ...]
+    functions_by_signature: dict
+
+
+def _fk_order(tables: list[m.Table]) -> list[m.Table]:
+    """Tables in an order where each comes after the tables its foreign keys reference."""
+    by_name = {t.qualified_name: t for t in tables}
+    deps = {
+        t.qualified_name: sorted({c.ref_table for c in t.constraints
+                                  if c.kind == "foreign_key" and c.ref_table in by_name and c.ref_table != t.qualified_name})
+        for t in tables
+    }
+    out, done, visiting = [], set(), []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            cycle = visiting[visiting.index(name):] + [name]
+            raise SpecError([Problem(by_name[name].pos, "foreign keys form a cycle between tables created in one "
+                                                          f"migration ({' -> '.join(cycle)}); split them across migrations")])
+        visiting.append(name)
+        for d in deps[name]:
+            visit(d)
+        visiting.pop()
+        done.add(name)
+        out.append(by_name[name])
+
+    for name in sorted(by_name):
+        visit(name)
+    return out
+
+
+def _ordered(part: m.Schema, migration_id: str) -> Part:
+    def created_here(t: m.Table) -> bool:
+        return m.effective_migration(t) == migration_id
+
+    new = _fk_order([t for t in part.tables if created_here(t)])
+    altered = sorted((t for t in part.tables if not created_here(t)), key=lambda t: t.qualified_name)
+    return Part(
+        roles=part.roles,
+        namespaces=tuple(sorted(part.namespaces, key=lambda n: (n.name != "extensions", n.name))),
+        default_privileges=part.default_privileges,
+        extensions=part.extensions,
+        new_tables=tuple(new),
+        altered_tables=tuple(altered),
+        tables=tuple(new) + tuple(altered),
+        functions=tuple(sorted(part.functions, key=lambda f: f.signature)),
+        grants=part.grants,  # declaration order: a revoke then a grant must stay in that order
+        functions_by_signature={f.signature: f for f in part.functions},
+    )
+
+
+# ---------------------------------------------------------------- public API
+
+def render_part(part: m.Schema, migration_id: str, *, title: str, filename: str, source: str,
+                assumed: bool = False) -> str:
+    template = environment().get_template("migration.sql.j2")
+    text = template.render(p=_ordered(part, migration_id), title=title, filename=filename, source=source,
+                           generated_by=GENERATED_BY, assumed=assumed)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def render_migrations(schema: m.Schema, source: str | None = None) -> dict[str, str]:
+    """Every migration file of the spec: file name -> SQL text (ordered by migration id)."""
+    source = source or Path(schema.source or "schema.yaml").name
+    out = {}
+    for mig in schema.migrations:
+        title = f"Migration {mig.id}: {mig.name.replace('_', ' ')}."
+        if mig.comment:
+            title += f" {mig.comment}"
+        out[mig.filename] = render_part(m.restrict(schema, mig.id), mig.id, title=title, filename=mig.filename, source=source)
+    return out
+
+
+def render_assumed(schema: m.Schema, source: str | None = None) -> str:
+    """SQL creating the assumed objects (what exists before migration 001), for scratch databases only."""
+    source = source or Path(schema.source or "schema.yaml").name
+    return render_part(m.restrict(schema, m.ASSUMED), m.ASSUMED, title="Assumed objects: what the platform provides before "
+                       "migration 001. For scratch and shadow databases only; never run this in a deploy.",
+                       filename="assumed objects", source=source, assumed=True)

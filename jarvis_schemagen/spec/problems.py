@@ -1,0 +1,33 @@
+"""Problems found in a spec, each pointing at the place in the file that causes it."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from ..model import Pos
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    pos: Pos | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pos}: {self.message}" if self.pos else self.message
+
+
+def did_you_mean(word: str, choices) -> str:
+    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """Stable, file-ordered, without duplicates."""
+    seen: set[tuple] = set()
+    out = []
+    for p in sorted(problems, key=lambda p: (p.pos.line if p.pos else 0, p.pos.col if p.pos else 0)):
+        key = (p.pos, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out

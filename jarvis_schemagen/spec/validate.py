@@ -1,0 +1,197 @@
+"""Cross-object checks on a loaded spec: references resolve, and nothing depends on a later migration."""
+from __future__ import annotations
+
+from collections import Counter
+
+from .. import model as m
+from .problems import Problem, did_you_mean
+
+BUILTIN_SCHEMAS = {"public", "pg_catalog"}
+BUILTIN_ROLES = {"public"}
+
+
+def _order(schema: m.Schema) -> dict[str, int]:
+    """Migration id -> position; assumed objects come first (0)."""
+    order = {m.ASSUMED: 0}
+    for i, mig in enumerate(schema.migrations, start=1):
+        order[mig.id] = i
+    return order
+
+
+def validate(schema: m.Schema) -> list[Problem]:
+    problems: list[Problem] = []
+    order = _order(schema)
+
+    def err(obj, message: str) -> None:
+        problems.append(Problem(getattr(obj, "pos", None), message))
+
+    def when(obj, table=None) -> int:
+        return order.get(m.effective_migration(obj, table), 0)
+
+    def label(obj, table=None) -> str:
+        mig = m.effective_migration(obj, table)
+        return "assumed" if mig == m.ASSUMED else f"migration {mig}"
+
+    namespaces = {n.name: n for n in schema.namespaces}
+    roles = {r.name for r in schema.roles} | BUILTIN_ROLES
+    tables = {t.qualified_name: t for t in schema.tables}
+    functions = {f.qualified_name: f for f in schema.functions}
+
+    def check_schema(obj, schema_name: str, what: str, table=None) -> None:
+        ns = namespaces.get(schema_name)
+        if ns is None:
+            if schema_name not in BUILTIN_SCHEMAS:
+                err(obj, f"{what} is in schema '{schema_name}', which the spec does not declare under `schemas:`"
+                         f"{did_you_mean(schema_name, namespaces)}")
+        elif when(ns) > when(obj, table):
+            err(obj, f"{what} ({label(obj, table)}) is in schema '{schema_name}', created later ({label(ns)})")
+
+    def check_roles(obj, names, what: str) -> None:
+        for r in names:
+            if r not in roles:
+                err(obj, f"{what} names unknown role '{r}'{did_you_mean(r, roles)}; declare it under `roles:`")
+
+    # relation names share one namespace per schema (tables, indexes, constraint indexes)
+    relnames: dict[tuple[str, str], tuple[str, object]] = {}
+
+    def claim(obj, schema_name: str, name: str, what: str) -> None:
+        other = relnames.get((schema_name, name))
+        if other is not None:
+            err(obj, f"{what} '{name}' clashes with {other[0]} of the same name in schema {schema_name}")
+        else:
+            relnames[(schema_name, name)] = (what, obj)
+
+    for t in schema.tables:
+        claim(t, t.schema, t.name, "table")
+    for t in schema.tables:
+        tq = t.qualified_name
+        check_schema(t, t.schema, f"table {tq}", None)
+        cols = {c.name: c for c in t.columns}
+        if not t.columns:
+            err(t, f"table {tq} has no columns")
+        for c in t.columns:
+            if when(c, t) < when(t):
+                err(c, f"column {tq}.{c.name} ({label(c, t)}) is added before its table exists ({label(t)})")
+        pks = [c for c in t.constraints if c.kind == "primary_key"]
+        if len(pks) > 1:
+            err(pks[1], f"table {tq} has more than one primary key")
+        names = Counter(c.name for c in t.constraints)
+        for c in t.constraints:
+            if names[c.name] > 1:
+                err(c, f"constraint name '{c.name}' is used twice on {tq}")
+                names[c.name] = 0
+            if when(c, t) < when(t):
+                err(c, f"constraint {c.name} ({label(c, t)}) is added before its table exists ({label(t)})")
+            for col in c.columns:
+                if col not in cols:
+                    err(c, f"constraint {c.name} names unknown column {tq}.{col}{did_you_mean(col, cols)}")
+                elif when(cols[col], t) > when(c, t):
+                    err(c, f"constraint {c.name} ({label(c, t)}) uses column {col}, added later ({label(cols[col], t)})")
+            if c.kind in ("primary_key", "unique"):
+                claim(c, t.schema, c.name, "index of constraint")
+            if c.kind == "foreign_key":
+                ref = tables.get(c.ref_table or "")
+                if ref is None:
+                    err(c, f"foreign key {c.name} references unknown table {c.ref_table}{did_you_mean(c.ref_table or '', tables)}")
+                    continue
+                if when(ref) > when(c, t):
+                    err(c, f"foreign key {c.name} ({label(c, t)}) references {ref.qualified_name}, "
+                           f"which is created in a later migration ({label(ref)})")
+                ref_cols = c.ref_columns
+                if not ref_cols:
+                    pk = ref.primary_key
+                    if pk is None:
+                        err(c, f"foreign key {c.name}: {ref.qualified_name} has no primary key; name the referenced column")
+                        continue
+                    ref_cols = pk.columns
+                rcols = {x.name: x for x in ref.columns}
+                missing = [x for x in ref_cols if x not in rcols]
+                for x in missing:
+                    err(c, f"foreign key {c.name} references unknown column {ref.qualified_name}.{x}{did_you_mean(x, rcols)}")
+                if missing:
+                    continue
+                if len(ref_cols) != len(c.columns):
+                    err(c, f"foreign key {c.name} has {len(c.columns)} column(s) but references {len(ref_cols)}")
+                    continue
+                if not any(k.kind in ("primary_key", "unique") and set(k.columns) == set(ref_cols) for k in ref.constraints):
+                    err(c, f"foreign key {c.name}: {ref.qualified_name}({', '.join(ref_cols)}) is not a primary key or unique")
+                for mine, theirs in zip(c.columns, ref_cols):
+                    if mine in cols and cols[mine].type != rcols[theirs].type:
+                        err(c, f"foreign key {c.name}: {tq}.{mine} is {cols[mine].type} but "
+                               f"{ref.qualified_name}.{theirs} is {rcols[theirs].type}")
+                    if c.on_delete == "set null" and mine in cols and not cols[mine].nullable:
+                        err(c, f"foreign key {c.name} is ON DELETE SET NULL but {tq}.{mine} is not nullable")
+        for i in t.indexes:
+            claim(i, t.schema, i.name, "index")
+            if when(i, t) < when(t):
+                err(i, f"index {i.name} ({label(i, t)}) is created before its table exists ({label(t)})")
+            for k in i.keys:
+                if k.is_column:
+                    if k.expression not in cols:
+                        err(i, f"index {i.name} names unknown column {tq}.{k.expression}{did_you_mean(k.expression, cols)}")
+                    elif when(cols[k.expression], t) > when(i, t):
+                        err(i, f"index {i.name} ({label(i, t)}) uses column {k.expression}, added later")
+            for col in i.include:
+                if col not in cols:
+                    err(i, f"index {i.name} includes unknown column {tq}.{col}{did_you_mean(col, cols)}")
+        if t.policies and not t.rls_enabled:
+            err(t.policies[0], f"table {tq} has policies but row level security is not enabled (add `rls: true`): "
+                               "without it the policies do nothing")
+        for p in t.policies:
+            if when(p, t) < when(t):
+                err(p, f"policy '{p.name}' ({label(p, t)}) is created before its table exists ({label(t)})")
+            check_roles(p, p.roles, f"policy '{p.name}'")
+        for tr in t.triggers:
+            if when(tr, t) < when(t):
+                err(tr, f"trigger {tr.name} ({label(tr, t)}) is created before its table exists ({label(t)})")
+            fn = functions.get(tr.function)
+            if fn is None:
+                err(tr, f"trigger {tr.name} calls unknown function {tr.function}{did_you_mean(tr.function, functions)}")
+                continue
+            if fn.returns != "trigger":
+                err(tr, f"trigger {tr.name} calls {fn.qualified_name}, which returns {fn.returns}, not trigger")
+            if when(fn) > when(tr, t):
+                err(tr, f"trigger {tr.name} ({label(tr, t)}) calls {fn.qualified_name}, created later ({label(fn)})")
+            for col in tr.update_columns:
+                if col not in cols:
+                    err(tr, f"trigger {tr.name} names unknown column {tq}.{col}{did_you_mean(col, cols)}")
+            if tr.update_columns and "update" not in tr.events:
+                err(tr, f"trigger {tr.name}: `columns` only applies to update triggers")
+
+    sigs = Counter(f.signature for f in schema.functions)
+    for f in schema.functions:
+        check_schema(f, f.schema, f"function {f.qualified_name}")
+        if sigs[f.signature] > 1:
+            err(f, f"function {f.signature} is declared twice")
+            sigs[f.signature] = 0
+        if f.security_definer and "search_path" not in dict(f.config):
+            err(f, f"function {f.qualified_name} is SECURITY DEFINER and must pin its search path "
+                   "(add `set: {search_path: \"\"}` and qualify names in the body)")
+        if f.returns == "trigger" and f.arguments:
+            err(f, f"trigger function {f.qualified_name} cannot declare arguments")
+        if not f.body.strip():
+            err(f, f"function {f.qualified_name} has an empty body")
+        seen_default = False
+        for a in f.arguments:
+            if a.default is not None:
+                seen_default = True
+            elif seen_default and a.mode in ("in", "inout"):
+                err(f, f"function {f.qualified_name}: argument {a.name or a.type} follows an argument with a default, "
+                       "so it needs a default too")
+
+    for g in schema.grants:
+        check_roles(g, g.roles, f"a {g.action} on {g.on} {g.object}")
+        if g.on == "table" and g.object in tables and when(g) < when(tables[g.object]):
+            err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the table exists")
+        if g.on == "function":
+            name = g.object.split("(")[0]
+            if name in functions and when(g) < when(functions[name]):
+                err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the function exists")
+    for d in schema.default_privileges:
+        check_roles(d, d.roles, "a default privilege")
+    for r in schema.roles:
+        check_roles(r, r.member_of, f"role {r.name}")
+    for e in schema.extensions:
+        if e.schema:
+            check_schema(e, e.schema, f"extension {e.name}")
+    return problems
