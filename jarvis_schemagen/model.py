@@ -118,6 +118,7 @@ class IndexKey:
     descending: bool = False
     nulls: str | None = None  # "first" | "last" when not the default for the direction
     is_column: bool = True  # False: ``expression`` is an SQL expression, rendered in parentheses
+    opclass: str | None = None  # operator class, e.g. "gin_trgm_ops"
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def config_value(key: str, value: str) -> str:
 
 def index_key(key: m.IndexKey) -> str:
     text = quote_ident(key.expression) if key.is_column else f"({key.expression})"
+    if key.opclass:
+        text += " " + ".".join(quote_ident(p) for p in key.opclass.split("."))
     if key.descending:
         text += " desc"
     if key.nulls:

@@ -741,10 +741,14 @@ class _Loader:
         desc = direction == "desc"
         if nulls == ("first" if desc else "last"):
             nulls = None  # the default for that direction
+        opclass = None
+        mo = re.fullmatch(r"(.+?)\s+([a-z_][a-z0-9_.]*_ops)", expr)
+        if mo:
+            expr, opclass = mo.group(1).strip(), mo.group(2)
         is_col = bool(IDENT_RE.match(expr))
         if not is_col and expr.startswith("(") and expr.endswith(")"):
             expr = expr[1:-1].strip()
-        return m.IndexKey(expression=expr, descending=desc, nulls=nulls, is_column=is_col)
+        return m.IndexKey(expression=expr, descending=desc, nulls=nulls, is_column=is_col, opclass=opclass)
 
     def _finish_table(self, key: str) -> m.Table:
         t = self.tables[key]

@@ -85,7 +85,7 @@ def validate(schema: m.Schema) -> list[Problem]:
             for col in c.columns:
                 if col not in cols:
                     err(c, f"constraint {c.name} names unknown column {tq}.{col}{did_you_mean(col, cols)}")
-                elif when(cols[col], t) > when(c, t):
+                elif when(cols[col], t) > when(c, t) >= when(t):
                     err(c, f"constraint {c.name} ({label(c, t)}) uses column {col}, added later ({label(cols[col], t)})")
             if c.kind in ("primary_key", "unique"):
                 claim(c, t.schema, c.name, "index of constraint")
@@ -129,7 +129,7 @@ def validate(schema: m.Schema) -> list[Problem]:
                 if k.is_column:
                     if k.expression not in cols:
                         err(i, f"index {i.name} names unknown column {tq}.{k.expression}{did_you_mean(k.expression, cols)}")
-                    elif when(cols[k.expression], t) > when(i, t):
+                    elif when(cols[k.expression], t) > when(i, t) >= when(t):
                         err(i, f"index {i.name} ({label(i, t)}) uses column {k.expression}, added later")
             for col in i.include:
                 if col not in cols:

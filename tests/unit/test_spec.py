@@ -1,0 +1,376 @@
+"""The spec loader and validator: YAML -> model, and every problem a person can make, with its position."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from jarvis_schemagen import api, model as m
+from jarvis_schemagen.errors import SpecError
+
+HEADER = """\
+version: 1
+migrations:
+  "001": one
+  "002": two
+roles:
+  authenticated: {assumed: true}
+"""
+
+
+def load(body: str) -> m.Schema:
+    return api.load_spec_text(HEADER + textwrap.dedent(body), "s.yaml")
+
+
+def problems(body: str, header: str = HEADER) -> list[str]:
+    with pytest.raises(SpecError) as exc:
+        api.load_spec_text(header + textwrap.dedent(body), "s.yaml")
+    return [str(p) for p in exc.value.problems]
+
+
+def one_problem(body: str, header: str = HEADER) -> str:
+    found = problems(body, header)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ---------------------------------------------------------------- the Jarvis spec
+
+def test_jarvis_spec_loads_with_every_contract_object():
+    s = api.load_spec("schema.yaml")
+    assert [mig.filename for mig in s.migrations] == [
+        "001_create_user_plans_table.sql",
+        "002_update_conversations_table.sql",
+        "003_create_conversation_usage_table.sql",
+        "004_create_usage_events_table.sql",
+        "005_create_functions_and_triggers.sql",
+    ]
+    managed = {t.qualified_name for t in s.tables if not t.assumed}
+    assert managed == {"public.user_plans", "public.conversation_usage", "public.usage_events"}
+    assumed = {t.qualified_name for t in s.tables if t.assumed}
+    assert assumed == {"auth.users", "public.conversations"}
+    fns = {f.name for f in s.functions if not f.assumed}
+    assert {"update_updated_at_column", "check_conversation_limit", "consume_conversation", "log_usage_event",
+            "reset_monthly_usage", "set_user_plan", "handle_new_user"} <= fns
+    for f in s.functions:
+        if f.security_definer:
+            assert dict(f.config)["search_path"] == ""
+
+
+def test_positions_point_at_the_declaration():
+    s = load("""
+        tables:
+          public.t:
+            migration: "001"
+            columns:
+              id: {type: uuid, primary_key: true}
+        """)
+    t = s.table("public.t")
+    assert (t.pos.line, t.pos.col) == (9, 3)
+    assert t.columns[0].pos.line == 12
+    assert str(t.pos) == "s.yaml:9:3"
+
+
+def test_column_shortcuts_become_named_constraints():
+    s = load("""
+        tables:
+          public.parent:
+            migration: "001"
+            columns:
+              id: {type: bigint, identity: always, primary_key: true}
+          public.child:
+            migration: "001"
+            columns:
+              id: {type: uuid, primary_key: true}
+              parent_id:
+                type: int8
+                unique: true
+                references: {table: public.parent, on_delete: cascade}
+              n: {type: int, check: n > 0}
+        """)
+    child = s.table("public.child")
+    kinds = {c.name: c.kind for c in child.constraints}
+    assert kinds == {"child_pkey": "primary_key", "child_parent_id_key": "unique",
+                     "child_parent_id_fkey": "foreign_key", "child_n_check": "check"}
+    fk = next(c for c in child.constraints if c.kind == "foreign_key")
+    assert (fk.ref_table, fk.ref_columns, fk.on_delete) == ("public.parent", ("id",), "cascade")
+    assert child.column("parent_id").type == "bigint"  # int8 folded to the canonical name
+    assert s.table("public.parent").column("id").nullable is False
+
+
+def test_types_are_canonical():
+    s = load("""
+        tables:
+          public.t:
+            migration: "001"
+            columns:
+              a: timestamptz
+              b: "numeric(12, 4)"
+              c: varchar(20)
+              d: "int[]"
+              e: bool
+              f: extensions.vector(3)
+        """)
+    types = [c.type for c in s.table("public.t").columns]
+    assert types == ["timestamp with time zone", "numeric(12,4)", "character varying(20)", "integer[]",
+                     "boolean", "extensions.vector(3)"]
+
+
+def test_yaml11_keys_and_quoted_ids_are_read_as_written():
+    # `on:` must stay a key (PyYAML would make it True) and "001" keeps its zeros
+    s = api.load_spec_text(textwrap.dedent("""\
+        version: 1
+        migrations: {"001": first}
+        schemas:
+          public:
+            assumed: true
+            default_privileges:
+              - {on: tables, grant: [select], to: [public]}
+        tables:
+          public.t: {migration: "001", columns: {id: uuid}}
+        """), "s.yaml")
+    assert s.migrations[0].id == "001"
+    assert s.default_privileges[0].on == "tables"
+
+
+def test_same_spec_same_model_and_positions_do_not_count():
+    a = load("""
+        tables:
+          public.t: {migration: "001", columns: {id: uuid}}
+        """)
+    b = api.load_spec_text(HEADER + "\n\n\ntables:\n  public.t: {migration: \"001\", columns: {id: uuid}}\n", "other.yaml")
+    assert a == b
+
+
+# ---------------------------------------------------------------- problems, with positions
+
+def test_malformed_yaml_has_a_position():
+    msg = one_problem("tables: [\n", header="")
+    assert msg.startswith("s.yaml:2:1: invalid YAML")
+
+
+def test_empty_file_and_wrong_top_level_shape():
+    assert "the spec is empty" in one_problem("", header="")
+    assert "must be a mapping" in one_problem("- a\n- b\n", header="")
+
+
+def test_unknown_keys_suggest_the_right_one():
+    msg = one_problem("""
+        tables:
+          public.t:
+            migration: "001"
+            colums: {}
+            columns: {id: uuid}
+        """)
+    assert msg == "s.yaml:11:5: unknown key 'colums' in table public.t (did you mean 'columns'?)"
+
+
+def test_duplicate_keys_are_errors_not_silent_overwrites():
+    msg = one_problem("""
+        tables:
+          public.t:
+            migration: "001"
+            columns:
+              id: uuid
+              id: text
+        """)
+    assert msg == "s.yaml:13:7: duplicate key 'id' in columns of public.t (first defined at line 12)"
+
+
+def test_duplicate_tables_after_qualification():
+    msg = one_problem("""
+        tables:
+          t: {migration: "001", columns: {id: uuid}}
+          public.t: {migration: "001", columns: {id: uuid}}
+        """)
+    assert "table public.t is declared twice" in msg
+
+
+def test_duplicate_policies_across_table_and_top_level():
+    msg = one_problem("""
+        tables:
+          public.t:
+            migration: "001"
+            rls: true
+            columns: {id: uuid}
+            policies:
+              p: {using: "true"}
+        policies:
+          p: {table: public.t, using: "false"}
+        """)
+    assert "policy 'p' is declared twice on public.t" in msg
+
+
+@pytest.mark.parametrize("name", ["Users", "1abc", "a-b", "x" * 64])
+def test_invalid_identifiers(name):
+    msg = one_problem(f"""
+        tables:
+          public.t:
+            migration: "001"
+            columns:
+              "{name}": uuid
+        """)
+    assert name[:10] in msg and ("invalid column name" in msg or "longer than 63" in msg)
+
+
+def test_unknown_type_with_suggestion_and_serial_explained():
+    assert "unknown type 'integr' (did you mean 'integer'?)" in one_problem("""
+        tables:
+          public.t: {migration: "001", columns: {a: integr}}
+        """)
+    assert "identity" in one_problem("""
+        tables:
+          public.t: {migration: "001", columns: {a: serial}}
+        """)
+
+
+def test_references_to_unknown_tables_and_columns():
+    found = problems("""
+        tables:
+          public.a:
+            migration: "001"
+            columns:
+              id: {type: uuid, primary_key: true}
+              b_id: {type: uuid, references: public.nope(id)}
+              c_id: {type: uuid, references: public.a(idd)}
+        """)
+    assert any("references unknown table public.nope" in p for p in found)
+    assert any("references unknown column public.a.idd (did you mean 'id'?)" in p for p in found)
+
+
+def test_foreign_key_to_a_table_created_in_a_later_migration():
+    msg = one_problem("""
+        tables:
+          public.a:
+            migration: "001"
+            columns:
+              id: {type: uuid, primary_key: true}
+              b_id: {type: uuid, references: public.b}
+          public.b:
+            migration: "002"
+            columns:
+              id: {type: uuid, primary_key: true}
+        """)
+    assert msg == ("s.yaml:13:7: foreign key a_b_id_fkey (migration 001) references public.b, "
+                   "which is created in a later migration (migration 002)")
+
+
+def test_foreign_key_must_target_a_key_of_the_same_type():
+    found = problems("""
+        tables:
+          public.a:
+            migration: "001"
+            columns:
+              id: {type: uuid, primary_key: true}
+              code: text
+          public.b:
+            migration: "001"
+            columns:
+              a_code: {type: text, references: public.a(code)}
+              a_id: {type: bigint, references: public.a}
+        """)
+    assert any("public.a(code) is not a primary key or unique" in p for p in found)
+    assert any("public.b.a_id is bigint but public.a.id is uuid" in p for p in found)
+
+
+def test_policy_on_unknown_table():
+    msg = one_problem("""
+        tables:
+          public.t: {migration: "001", rls: true, columns: {id: uuid}}
+        policies:
+          p: {table: public.tt, using: "true"}
+        """)
+    assert "policy 'p' is on unknown table public.tt (did you mean 'public.t'?)" in msg
+
+
+def test_policy_needs_rls_and_known_roles():
+    found = problems("""
+        tables:
+          public.t:
+            migration: "001"
+            columns: {id: uuid}
+            policies:
+              p: {roles: [authenticatd], using: "true"}
+        """)
+    assert any("has policies but row level security is not enabled" in p for p in found)
+    assert any("unknown role 'authenticatd' (did you mean 'authenticated'?)" in p for p in found)
+
+
+def test_trigger_naming_an_unknown_function():
+    msg = one_problem("""
+        functions:
+          public.touch: {migration: "001", returns: trigger, body: "begin return new; end;"}
+        tables:
+          public.t:
+            migration: "001"
+            columns: {id: uuid}
+            triggers:
+              tr: {timing: before, events: [update], function: public.tuch}
+        """)
+    assert "trigger tr calls unknown function public.tuch (did you mean 'public.touch'?)" in msg
+
+
+def test_security_definer_must_pin_search_path():
+    msg = one_problem("""
+        functions:
+          public.f: {migration: "001", returns: integer, security_definer: true, language: sql, body: select 1}
+        """)
+    assert "SECURITY DEFINER and must pin its search path" in msg
+
+
+def test_objects_need_an_owner_migration_and_it_must_exist():
+    found = problems("""
+        tables:
+          public.t: {columns: {id: uuid}}
+          public.u: {migration: "009", columns: {id: uuid}}
+        """)
+    assert any("needs `migration: <id>`" in p for p in found)
+    assert any("unknown migration '009'" in p for p in found)
+
+
+def test_nested_object_cannot_precede_its_table():
+    msg = one_problem("""
+        tables:
+          public.t:
+            migration: "002"
+            columns:
+              id: uuid
+            indexes:
+              t_idx: {columns: [id], migration: "001"}
+        """)
+    assert "index t_idx (migration 001) is created before its table exists (migration 002)" in msg
+
+
+def test_booleans_must_be_true_or_false():
+    msg = one_problem("""
+        tables:
+          public.t: {migration: "001", rls: yes, columns: {id: uuid}}
+        """)
+    assert "rls must be true or false, not 'yes'" in msg
+
+
+def test_every_problem_is_reported_in_file_order():
+    found = problems("""
+        tables:
+          public.a:
+            migration: "001"
+            columns:
+              x: strng
+              Y: text
+          public.b:
+            migraton: "001"
+            columns: {id: uuid}
+        """)
+    assert len(found) >= 3
+    lines = [int(p.split(":")[1]) for p in found]
+    assert lines == sorted(lines)
+
+
+def test_spec_file_errors_are_usage_errors(tmp_path):
+    from jarvis_schemagen.errors import UsageError
+
+    with pytest.raises(UsageError, match="spec file not found"):
+        api.load_spec(tmp_path / "missing.yaml")
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe")
+    with pytest.raises(SpecError, match="not UTF-8"):
+        api.load_spec(tmp_path / "bin.yaml")
