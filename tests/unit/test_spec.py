@@ -374,3 +374,21 @@ def test_spec_file_errors_are_usage_errors(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe")
     with pytest.raises(SpecError, match="not UTF-8"):
         api.load_spec(tmp_path / "bin.yaml")
+
+
+def test_c_and_python_yaml_parsers_give_the_same_model_and_problems(monkeypatch):
+    import yaml
+
+    from jarvis_schemagen.spec import loader
+
+    text = (Path_ROOT := __import__("pathlib").Path(__file__).resolve().parents[2] / "schema.yaml").read_text()
+    bad = HEADER + 'tables:\n  public.t: {migration: "001", rls: yes, columns: {id: uuidd}}\n'
+    results = []
+    for parser in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        monkeypatch.setattr(loader, "_YAML_LOADER", parser)
+        good = api.load_spec_text(text)
+        with pytest.raises(SpecError) as exc:
+            api.load_spec_text(bad, "s.yaml")
+        results.append((good, [str(p) for p in exc.value.problems]))
+    assert results[0] == results[1]
+    assert len(results[0][1]) == 2

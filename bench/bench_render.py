@@ -1,0 +1,123 @@
+"""Benchmark: validate + render of synthetic specs, and CLI start-up time.
+
+    python bench/bench_render.py            # N = 100 and 1000
+    python bench/bench_render.py 100 5000
+
+Each table has 8 columns (pk, fk to the previous table, check, unique), 2 indexes, RLS with
+a policy, and an updated_at trigger. The reference measured in the same run is
+``yaml.compose`` of the same text with the same loader: the floor for any tool that reads YAML in Python, so
+the ratio says what our own work costs on top of parsing. Targets (issue #2): 1000 tables
+validate+render in under 1 s; ``schemagen --help`` in under 0.3 s.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jarvis_schemagen import api  # noqa: E402
+
+
+def synthetic_spec(n: int) -> str:
+    out = [
+        "version: 1",
+        "migrations:",
+        '  "001": create_tables',
+        '  "002": create_functions',
+        "roles:",
+        "  authenticated: {assumed: true}",
+        "functions:",
+        "  public.touch:",
+        '    migration: "002"',
+        "    returns: trigger",
+        '    set: {search_path: ""}',
+        "    body: |",
+        "      begin new.updated_at := now(); return new; end;",
+        "tables:",
+    ]
+    for i in range(n):
+        t = f"t{i:05d}"
+        out += [
+            f"  public.{t}:",
+            '    migration: "001"',
+            "    rls: true",
+            "    columns:",
+            "      id: {type: bigint, identity: always, primary_key: true}",
+            "      owner_id: {type: uuid, nullable: false}",
+            f"      parent_id: {{type: bigint, references: public.t{i - 1:05d}}}" if i else "      parent_id: bigint",
+            "      name: {type: text, nullable: false, check: length(name) < 200}",
+            "      code: {type: text, unique: true}",
+            '      amount: {type: "numeric(12,2)", nullable: false, default: "0"}',
+            "      created_at: {type: timestamptz, nullable: false, default: now()}",
+            "      updated_at: {type: timestamptz, nullable: false, default: now()}",
+            "    indexes:",
+            f"      {t}_owner_created_idx: {{columns: [owner_id, created_at desc]}}",
+            f"      {t}_parent_idx: {{columns: [parent_id], where: parent_id is not null}}",
+            "    policies:",
+            "      Owners read:",
+            "        command: select",
+            "        roles: [authenticated]",
+            "        using: (select auth.uid()) = owner_id",
+            "    triggers:",
+            f"      {t}_touch:",
+            '        migration: "002"',
+            "        timing: before",
+            "        events: [update]",
+            "        function: public.touch",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main(sizes: list[int]) -> int:
+    print(f"{'tables':>7} {'validate+render':>16} {'yaml.compose':>15} {'ratio':>6} {'SQL bytes':>10}  target")
+    ok = True
+    for n in sizes:
+        text = synthetic_spec(n)
+        files = api.render_migrations(api.load_spec_text(text))
+        repeat = 5 if n <= 1000 else 2
+        ours = best_of(lambda: api.render_migrations(api.load_spec_text(text)), repeat)
+        ref = best_of(lambda: yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), repeat)
+        size = sum(len(v) for v in files.values())
+        verdict = ""
+        if n == 1000:
+            verdict = "< 1 s: " + ("met" if ours < 1.0 else "MISSED")
+            ok &= ours < 1.0
+        print(f"{n:>7} {ours:>15.3f}s {ref:>14.3f}s {ours / ref:>5.2f}x {size:>10}  {verdict}")
+
+    exe = Path(sys.executable).with_name("schemagen")
+    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen", "--help"]
+    runs = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        runs.append(time.perf_counter() - t0)
+    py = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        py.append(time.perf_counter() - t0)
+    help_t, py_t = statistics.median(runs), statistics.median(py)
+    ok &= help_t < 0.3
+    print(f"schemagen --help: {help_t * 1000:.0f} ms (bare python start-up {py_t * 1000:.0f} ms, "
+          f"ratio {help_t / py_t:.1f}x)  < 300 ms: {'met' if help_t < 0.3 else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [100, 1000]))
