@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -381,7 +382,7 @@ def test_c_and_python_yaml_parsers_give_the_same_model_and_problems(monkeypatch)
 
     from jarvis_schemagen.spec import loader
 
-    text = (Path_ROOT := __import__("pathlib").Path(__file__).resolve().parents[2] / "schema.yaml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "schema.yaml").read_text()
     bad = HEADER + 'tables:\n  public.t: {migration: "001", rls: yes, columns: {id: uuidd}}\n'
     results = []
     for parser in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
