@@ -5,6 +5,27 @@
 -- Migration 005: create functions and triggers.
 -- Idempotent: safe to run more than once.
 
+-- Function public.assert_caller_may_act_for(uuid)
+create or replace function "public"."assert_caller_may_act_for"("p_user_id" uuid)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $function$
+declare
+  v_caller text := coalesce(nullif(current_setting('role', true), 'none'), session_user);
+begin
+  if v_caller = 'service_role' then
+    return;
+  end if;
+  if v_caller = 'authenticated' and p_user_id is not null and auth.uid() = p_user_id then
+    return;
+  end if;
+  raise exception 'role % may not act for user %', v_caller, p_user_id
+    using errcode = '42501';
+end;
+$function$;
+
 -- Function public.check_conversation_limit(uuid)
 create or replace function "public"."check_conversation_limit"("p_user_id" uuid)
 returns jsonb
@@ -14,17 +35,11 @@ security definer
 set search_path = ''
 as $function$
 declare
-  v_caller text := coalesce(nullif(current_setting('role', true), 'none'), session_user);
   v_plan_type text;
   v_used integer;
   v_limit integer;
 begin
-  if not (v_caller = 'service_role'
-          or (v_caller = 'authenticated' and p_user_id is not null
-              and auth.uid() is not distinct from p_user_id)) then
-    raise exception 'not allowed to check the conversation limit of another user'
-      using errcode = '42501';
-  end if;
+  perform public.assert_caller_may_act_for(p_user_id);
 
   select p.plan_type, p.conversations_used, p.conversations_limit
     into v_plan_type, v_used, v_limit
@@ -56,18 +71,12 @@ security definer
 set search_path = ''
 as $function$
 declare
-  v_caller text := coalesce(nullif(current_setting('role', true), 'none'), session_user);
   v_plan_type text;
   v_used integer;
   v_limit integer;
   v_allowed boolean;
 begin
-  if not (v_caller = 'service_role'
-          or (v_caller = 'authenticated' and p_user_id is not null
-              and auth.uid() is not distinct from p_user_id)) then
-    raise exception 'not allowed to consume a conversation of another user'
-      using errcode = '42501';
-  end if;
+  perform public.assert_caller_may_act_for(p_user_id);
 
   insert into public.user_plans (user_id)
   values (p_user_id)
@@ -130,15 +139,9 @@ security definer
 set search_path = ''
 as $function$
 declare
-  v_caller text := coalesce(nullif(current_setting('role', true), 'none'), session_user);
   v_id bigint;
 begin
-  if not (v_caller = 'service_role'
-          or (v_caller = 'authenticated' and p_user_id is not null
-              and auth.uid() is not distinct from p_user_id)) then
-    raise exception 'not allowed to log usage events for another user'
-      using errcode = '42501';
-  end if;
+  perform public.assert_caller_may_act_for(p_user_id);
 
   insert into public.usage_events (user_id, event_type, event_data, conversation_id)
   values (p_user_id, p_event_type, coalesce(p_event_data, '{}'::jsonb), p_conversation_id)
@@ -263,6 +266,7 @@ create or replace trigger "update_user_plans_updated_at"
 revoke execute on function "public"."update_updated_at_column"() from public, "anon", "authenticated";
 revoke execute on function "public"."plan_conversations_limit"(text) from public, "anon";
 grant execute on function "public"."plan_conversations_limit"(text) to "authenticated", "service_role";
+revoke execute on function "public"."assert_caller_may_act_for"(uuid) from public, "anon", "authenticated", "service_role";
 revoke execute on function "public"."check_conversation_limit"(uuid) from public, "anon";
 grant execute on function "public"."check_conversation_limit"(uuid) to "authenticated", "service_role";
 revoke execute on function "public"."consume_conversation"(uuid) from public, "anon";
@@ -276,6 +280,7 @@ grant execute on function "public"."set_user_plan"(uuid, text) to "service_role"
 revoke execute on function "public"."handle_new_user"() from public, "anon", "authenticated";
 
 -- Comments
+comment on function "public"."assert_caller_may_act_for"(uuid) is 'The caller rule, in one place: allowed for service_role, or for authenticated acting for itself (auth.uid() = p_user_id); anything else raises 42501. The caller''s role is read from the role setting (SET ROLE by the API), which SECURITY DEFINER does not change. Called only from the SECURITY DEFINER functions, so nobody else may execute it.';
 comment on function "public"."check_conversation_limit"(uuid) is 'Read-only usage check for the app. Caller rule: service_role, or authenticated acting for itself; anything else raises 42501. No plan row counts as free with 0 used.';
 comment on function "public"."consume_conversation"(uuid) is 'Starts a conversation if the plan allows it: one conditional UPDATE, so N concurrent callers with R conversations left succeed exactly min(N, R) times. Caller rule as check_conversation_limit. Creates the free plan row if missing.';
 comment on function "public"."handle_new_user"() is 'Trigger on auth.users; gives every new user the free plan (no error if a row exists).';
