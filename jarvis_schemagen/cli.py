@@ -37,10 +37,6 @@ class _Group(click.Group):
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
 
-    def main(self, *args, **kwargs):
-        # click's own usage errors exit 2, as the contract wants
-        return super().main(*args, **kwargs)
-
 
 def _report_error(e: SchemagenError) -> None:
     from .errors import SpecError
