@@ -161,6 +161,7 @@ class Trigger:
     comment: str | None = None
     migration: str | None = None
     assumed: bool = False
+    enabled: bool = True  # False: ALTER TABLE ... DISABLE TRIGGER (found by introspection, never in a spec)
     pos: Pos | None = _pos()
 
 

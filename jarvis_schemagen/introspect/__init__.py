@@ -1,0 +1,199 @@
+"""Database -> model: read a live PostgreSQL catalog into the same ``model.Schema`` the spec loader builds.
+
+One query per object kind (``*.sql`` next to this file), each for all inspected schemas at
+once, filtered by ``= any(%(schemas)s)``; never one query per table. PostgreSQL prints every
+type and expression itself (``format_type``, ``pg_get_expr``, ``pg_get_indexdef``), with an
+empty ``search_path`` so that names outside ``pg_catalog`` always come out schema-qualified and
+the text does not depend on the session. All queries run in one read-only repeatable-read
+transaction, so the model is one consistent snapshot.
+
+What is left out: system schemas, the ledger schema ``schemagen``, extension-owned objects
+(``pg_depend.deptype = 'e'``), internal triggers (those behind foreign keys), indexes that
+back a primary key, unique or exclusion constraint (they are the constraint), and the
+owner's own privileges in ACLs (they follow ownership, which differs between servers).
+Introspected objects carry no ownership (``migration``/``assumed``): that lives in the spec.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import psycopg
+from psycopg import pq
+
+from .. import model as m
+
+SQL_DIR = Path(__file__).resolve().parent
+KINDS = ("namespaces", "extensions", "roles", "relations", "columns", "constraints", "indexes",
+         "policies", "triggers", "functions", "grants", "comments")
+
+#: Schemas never inspected: PostgreSQL's own and the migrations ledger.
+LEDGER_SCHEMA = "schemagen"
+EXCLUDED_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast", LEDGER_SCHEMA})
+
+_ON_ACTION = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+_CONTYPE = {"p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check", "x": "exclude"}
+_ARGMODE = {"i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
+# tgtype bits (src/include/catalog/pg_trigger.h)
+_TG_ROW, _TG_BEFORE, _TG_INSERT, _TG_DELETE, _TG_UPDATE, _TG_TRUNCATE, _TG_INSTEAD = 1, 2, 4, 8, 16, 32, 64
+
+
+@lru_cache(maxsize=None)
+def query(kind: str) -> str:
+    """The catalog query of one object kind."""
+    return (SQL_DIR / f"{kind}.sql").read_text(encoding="utf-8")
+
+
+def queries_fingerprint() -> str:
+    """All catalog queries, concatenated: part of the shadow cache key."""
+    return "\n".join(query(k) for k in KINDS)
+
+
+def is_inspectable(schema: str) -> bool:
+    return schema not in EXCLUDED_SCHEMAS and not schema.startswith(("pg_temp_", "pg_toast_temp_"))
+
+
+def inspect(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> m.Schema:
+    """The schema objects found in ``schemas`` (plus all non-system roles), as one model.
+
+    ``conn`` may be in autocommit mode or idle; the catalog is read in one read-only,
+    repeatable-read transaction. The session's ``search_path`` is left as it was.
+    """
+    names = sorted({s for s in schemas if is_inspectable(s)})
+    idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
+    with conn.transaction():
+        if idle:
+            conn.execute("set transaction isolation level repeatable read, read only")
+        old_path = conn.execute("select pg_catalog.current_setting('search_path')").fetchone()[0]
+        conn.execute("select pg_catalog.set_config('search_path', '', true)")
+        params = {"schemas": names}
+        rows = {kind: conn.execute(query(kind), params).fetchall() for kind in KINDS}
+        if not idle:  # inside the caller's transaction: put its search_path back
+            conn.execute("select pg_catalog.set_config('search_path', %s, true)", (old_path,))
+    return build(rows)
+
+
+# ---------------------------------------------------------------- rows -> model
+
+def _config(entries: list[str] | None) -> tuple[tuple[str, str], ...]:
+    out = []
+    for entry in entries or ():
+        key, _, value = entry.partition("=")
+        if key == "search_path":  # stored as the SET text: `""`, `"$user", public`
+            value = ", ".join(p.strip().strip('"') for p in value.split(",") if p.strip().strip('"'))
+        out.append((key, value))
+    return tuple(sorted(out))
+
+
+def _returns(text: str | None) -> str:
+    text = text or "void"
+    return "setof " + text[6:] if text.startswith("SETOF ") else text
+
+
+def _trigger_events(tgtype: int) -> tuple[str, ...]:
+    bits = (("insert", _TG_INSERT), ("update", _TG_UPDATE), ("delete", _TG_DELETE), ("truncate", _TG_TRUNCATE))
+    return tuple(name for name, bit in bits if tgtype & bit)
+
+
+def _trigger_timing(tgtype: int) -> str:
+    if tgtype & _TG_INSTEAD:
+        return "instead of"
+    return "before" if tgtype & _TG_BEFORE else "after"
+
+
+def _index_keys(nkeys: int, defs: list[str], attnames: list[str | None], options: list[int],
+                opclasses: list[str | None]) -> tuple[m.IndexKey, ...]:
+    keys = []
+    for k in range(nkeys):
+        opt = options[k] or 0
+        desc, nulls_first = bool(opt & 1), bool(opt & 2)
+        nulls = "last" if desc and not nulls_first else "first" if nulls_first and not desc else None
+        column = attnames[k]
+        keys.append(m.IndexKey(expression=column if column is not None else defs[k], descending=desc, nulls=nulls,
+                               is_column=column is not None, opclass=opclasses[k] if k < len(opclasses) else None))
+    return tuple(keys)
+
+
+def build(rows: dict[str, list[tuple]]) -> m.Schema:
+    """Assemble the model from the rows of every kind's query (in ``KINDS``)."""
+    comments: dict[tuple, str] = {}
+    for kind, schema, parent, name, text in rows["comments"]:
+        comments[(kind, schema, parent, name)] = text
+
+    tables: dict[int, dict] = {}
+    for oid, schema, name, rls_enabled, rls_forced in rows["relations"]:
+        tables[oid] = dict(schema=schema, name=name, rls_enabled=rls_enabled, rls_forced=rls_forced,
+                           columns=[], constraints=[], indexes=[], policies=[], triggers=[])
+
+    def nested(oid: int, kind: str, obj) -> None:
+        t = tables.get(oid)
+        if t is not None:  # a table left out (extension-owned) takes its objects with it
+            t[kind].append(obj)
+
+    def note(kind: str, oid: int, name: str) -> str | None:
+        t = tables.get(oid)
+        return comments.get((kind, t["schema"], t["name"], name)) if t else None
+
+    for oid, name, type_, nullable, default, identity, generated in rows["columns"]:
+        nested(oid, "columns", m.Column(name=name, type=type_, nullable=nullable, default=default, identity=identity,
+                                        generated=generated, comment=note("column", oid, name)))
+    for (oid, name, contype, columns, expression, ref_table, ref_columns, on_delete, on_update,
+         deferrable) in rows["constraints"]:
+        fk = contype == "f"
+        nested(oid, "constraints", m.Constraint(
+            name=name, kind=_CONTYPE[contype], columns=tuple(columns) if contype != "c" else (),
+            expression=expression, ref_table=ref_table if fk else None, ref_columns=tuple(ref_columns) if fk else (),
+            on_delete=_ON_ACTION.get(on_delete) if fk else None, on_update=_ON_ACTION.get(on_update) if fk else None,
+            deferrable=deferrable, comment=note("constraint", oid, name)))
+    for oid, name, method, unique, nkeys, defs, attnames, options, opclasses, where in rows["indexes"]:
+        nested(oid, "indexes", m.Index(
+            name=name, keys=_index_keys(nkeys, defs, attnames, options, opclasses), unique=unique, method=method,
+            where=where, include=tuple(a for a in attnames[nkeys:] if a is not None), comment=note("index", oid, name)))
+    for oid, name, command, roles, permissive, using, with_check in rows["policies"]:
+        nested(oid, "policies", m.Policy(name=name, command=command, roles=tuple(roles), permissive=permissive,
+                                         using=using, with_check=with_check, comment=note("policy", oid, name)))
+    for oid, name, tgtype, function, update_columns, when, enabled in rows["triggers"]:
+        nested(oid, "triggers", m.Trigger(
+            name=name, function=function, timing=_trigger_timing(tgtype), events=_trigger_events(tgtype),
+            for_each="row" if tgtype & _TG_ROW else "statement", update_columns=tuple(update_columns),
+            when=when, comment=note("trigger", oid, name), enabled=enabled in ("O", "A")))
+
+    out_tables = []
+    for t in tables.values():
+        out_tables.append(m.Table(
+            schema=t["schema"], name=t["name"], columns=tuple(t["columns"]),
+            constraints=tuple(sorted(t["constraints"], key=lambda o: o.name)),
+            indexes=tuple(sorted(t["indexes"], key=lambda o: o.name)),
+            policies=tuple(sorted(t["policies"], key=lambda o: o.name)),
+            triggers=tuple(sorted(t["triggers"], key=lambda o: o.name)),
+            rls_enabled=t["rls_enabled"], rls_forced=t["rls_forced"],
+            comment=comments.get(("table", t["schema"], t["name"], None))))
+    out_tables.sort(key=lambda t: t.qualified_name)
+
+    functions = []
+    for (schema, name, identity, arg_names, arg_types, arg_modes, arg_defaults, returns, language, body,
+         volatility, security_definer, strict, config) in rows["functions"]:
+        args = tuple(m.Argument(name=n or None, type=t, default=d, mode=_ARGMODE.get(mode, mode))
+                     for n, t, mode, d in zip(arg_names, arg_types, arg_modes, arg_defaults))
+        functions.append(m.Function(
+            schema=schema, name=name, arguments=args, returns=_returns(returns), language=language, body=body,
+            volatility=volatility, security_definer=security_definer, strict=strict, config=_config(config),
+            comment=comments.get(("function", schema, None, f"{name}({identity})"))))
+    functions.sort(key=lambda f: f.signature)
+
+    acl: dict[tuple[str, str, str], list[str]] = {}
+    for on, obj, role, privilege in rows["grants"]:
+        acl.setdefault((on, obj, role), []).append(privilege)
+    grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(set(privs))), roles=(role,))
+                   for (on, obj, role), privs in sorted(acl.items()))
+
+    return m.Schema(
+        roles=tuple(m.Role(name=name, login=login, bypassrls=bypassrls, member_of=tuple(member_of), assumed=False)
+                    for name, login, bypassrls, member_of in rows["roles"]),
+        namespaces=tuple(m.Namespace(name=name, comment=comments.get(("schema", name, None, None)))
+                         for (name,) in rows["namespaces"]),
+        extensions=tuple(m.Extension(name=name, schema=schema) for name, schema in rows["extensions"]),
+        tables=tuple(out_tables),
+        functions=tuple(functions),
+        grants=grants,
+    )

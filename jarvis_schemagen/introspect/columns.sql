@@ -1,0 +1,17 @@
+-- Columns of every inspected table, in attribute order. Types and expressions as PostgreSQL prints them.
+select a.attrelid as table_oid,
+       a.attname as name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) as type,
+       not a.attnotnull as nullable,
+       case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as "default",
+       case a.attidentity when 'a' then 'always' when 'd' then 'by default' end as identity,
+       case when a.attgenerated <> '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as generated
+  from pg_catalog.pg_attribute as a
+  join pg_catalog.pg_class as c on c.oid = a.attrelid
+  join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+  left join pg_catalog.pg_attrdef as d on d.adrelid = a.attrelid and d.adnum = a.attnum
+ where c.relkind in ('r', 'p')
+   and n.nspname = any(%(schemas)s)
+   and a.attnum > 0
+   and not a.attisdropped
+ order by a.attrelid, a.attnum
