@@ -1,0 +1,442 @@
+"""Model vs model -> typed changes: what differs between the desired state and a database.
+
+``desired`` is the spec as PostgreSQL stores it (the spec applied to a shadow database and
+introspected back), ``actual`` is the target database introspected the same way, so every
+expression is in the same canonical text and equality is plain dataclass equality.
+
+Who owns what comes from the spec (``annotate``): the shadow model has no ownership flags.
+
+- Objects the spec *manages* (created by a migration) must match exactly: a missing, extra or
+  different column, constraint, index, policy, trigger, grant or comment is drift.
+- On an *assumed* object (``auth.users``, ``public.conversations``: they exist before 001) only
+  what the spec declares is compared; extra columns, indexes, policies... there are not drift.
+  RLS on an assumed table is checked one way: if the spec enables it, it must be on. Assumed
+  functions are checked for existence and return type only (their bodies are the platform's),
+  and comments of assumed objects are not compared. ACLs of assumed objects are compared for
+  the roles the spec's grants and revokes mention.
+- Objects the spec never mentions, in a schema where the spec creates objects (tables,
+  functions, extensions; and columns, indexes... on assumed tables there), are *unmanaged*:
+  listed, and drift only in strict mode.
+
+The changes say what to do to the database to reach the spec: ``add`` (missing there),
+``drop`` (there but not in the spec), ``alter`` (different; ``detail`` names the fields).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any, Iterable
+
+from . import model as m
+
+KINDS = ("role", "schema", "extension", "table", "rls", "column", "constraint", "index", "policy", "trigger",
+         "function", "grant", "comment")
+_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+_NOT_STATE = {"name", "comment", "migration", "assumed", "pos"}
+
+
+@dataclass(frozen=True)
+class Rls:
+    enabled: bool
+    forced: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference. ``before`` is the database's side, ``after`` the spec's.
+
+    ``key`` identifies the object structurally for the planner: ``("column", "public.t", "c")``,
+    ``("function", "public.f(uuid)")``, ``("grant", "table", "public.t", "anon")``,
+    ``("comment", <key of the commented object>...)``.
+    """
+
+    kind: str
+    object: str
+    action: str  # add | drop | alter
+    before: Any = None
+    after: Any = None
+    destructive: bool = False
+    detail: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    reason: str | None = None  # why it is destructive
+
+    @property
+    def group(self) -> str:
+        """The object a report groups this change under: its table, function, schema or role."""
+        k = self.key
+        if self.kind == "comment":
+            k = k[1:]
+        if self.kind == "grant":
+            on, obj = k[1], k[2]
+            if on == "column":
+                return obj.rsplit(".", 1)[0]
+            return obj
+        return k[1] if len(k) > 1 else self.object
+
+    def sort_key(self) -> tuple:
+        return (self.group, _KIND_ORDER.get(self.kind, 99), self.object, self.action)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Change, ...]  # objects the spec never mentions; as changes, they are drops
+
+
+# ---------------------------------------------------------------- names
+
+_SIMPLE = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def display_name(name: str) -> str:
+    """A name as a person reads it in a report: bare when simple, else in double quotes."""
+    return name if _SIMPLE.fullmatch(name) else '"' + name.replace('"', '""') + '"'
+
+
+def object_name(key: tuple[str, ...]) -> str:
+    """The full, human name of an object from its key."""
+    kind = key[0]
+    if kind == "column":
+        return f"{key[1]}.{key[2]}"
+    if kind in ("constraint", "index", "policy", "trigger"):
+        return f"{kind} {display_name(key[2])} on {key[1]}"
+    if kind == "grant":
+        return f"privileges on {key[1]} {key[2]} to {key[3]}"
+    if kind == "comment":
+        inner = key[1:]
+        return f"{inner[0]} {object_name(inner)}" if inner[0] in ("table", "function", "schema", "column") \
+            else object_name(inner)
+    return key[1]
+
+
+def _change(kind: str, key: tuple[str, ...], action: str, before=None, after=None, detail=(), destructive=False,
+            reason=None) -> Change:
+    return Change(kind=kind, object=object_name(key), action=action, before=before, after=after,
+                  destructive=destructive, detail=tuple(detail), key=key, reason=reason)
+
+
+# ---------------------------------------------------------------- ownership
+
+def managed(obj, table: m.Table | None = None) -> bool:
+    """True when a migration creates the object (not assumed to pre-exist)."""
+    return m.effective_migration(obj, table) != m.ASSUMED
+
+
+def _carry(obj, source):
+    """``obj`` with the ownership flags of the spec object ``source`` (or unchanged when undeclared)."""
+    if source is None:
+        return obj
+    return replace(obj, migration=source.migration, assumed=source.assumed)
+
+
+def annotate(desired: m.Schema, spec: m.Schema) -> m.Schema:
+    """The desired (shadow-introspected) model with the spec's ownership flags carried over by key.
+
+    Roles come from the spec itself (the shadow's cluster holds unrelated roles), and only the
+    extensions the spec declares are kept. Objects the spec does not declare keep no flags:
+    nested ones then belong to their table; top-level ones are marked assumed.
+    """
+    spec_tables = {t.qualified_name: t for t in spec.tables}
+    tables = []
+    for t in desired.tables:
+        st = spec_tables.get(t.qualified_name)
+        if st is None:
+            tables.append(replace(t, assumed=True, migration=None))
+            continue
+        nested = {}
+        for attr in ("columns", "constraints", "indexes", "policies", "triggers"):
+            declared = {o.name: o for o in getattr(st, attr)}
+            nested[attr] = tuple(_carry(o, declared.get(o.name)) for o in getattr(t, attr))
+        tables.append(replace(_carry(t, st), **nested))
+    spec_functions = {f.qualified_name: f for f in spec.functions}
+    functions = tuple(_carry(f, spec_functions[f.qualified_name]) if f.qualified_name in spec_functions
+                      else replace(f, assumed=True, migration=None) for f in desired.functions)
+    spec_ns = {n.name: n for n in spec.namespaces}
+    namespaces = tuple(_carry(n, spec_ns[n.name]) if n.name in spec_ns else replace(n, assumed=True, migration=None)
+                       for n in desired.namespaces)
+    spec_ext = {e.name: e for e in spec.extensions}
+    extensions = tuple(_carry(e, spec_ext[e.name]) for e in desired.extensions if e.name in spec_ext)
+    return replace(desired, roles=spec.roles, tables=tuple(tables), functions=functions, namespaces=namespaces,
+                   extensions=extensions, migrations=spec.migrations)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the spec claims: schemas where it creates objects, and roles its grants mention."""
+
+    managed_schemas: frozenset[str]
+    acl_roles: dict  # (on, name) -> roles mentioned by grants/revokes; functions by qualified name
+
+    @classmethod
+    def of(cls, spec: m.Schema) -> "Scope":
+        schemas = {n.name for n in spec.namespaces if managed(n)}
+        schemas |= {t.schema for t in spec.tables if managed(t)}
+        schemas |= {f.schema for f in spec.functions if managed(f)}
+        acl: dict[tuple[str, str], set[str]] = {}
+        for g in spec.grants:
+            name = g.object.split("(", 1)[0] if g.on == "function" else g.object
+            acl.setdefault((g.on, name), set()).update(g.roles)
+        return cls(frozenset(schemas), {k: frozenset(v) for k, v in acl.items()})
+
+
+def spec_schemas(spec: m.Schema) -> list[str]:
+    """Every schema the spec mentions: the ones to inspect."""
+    names = {n.name for n in spec.namespaces}
+    names |= {t.schema for t in spec.tables} | {f.schema for f in spec.functions}
+    names |= {e.schema for e in spec.extensions if e.schema}
+    for t in spec.tables:
+        names |= {c.ref_table.split(".", 1)[0] for c in t.constraints if c.ref_table and "." in c.ref_table}
+        names |= {tr.function.split(".", 1)[0] for tr in t.triggers if "." in tr.function}
+    return sorted(names)
+
+
+# ---------------------------------------------------------------- field comparison
+
+def normalize_body(body: str | None) -> str:
+    """A function body with trailing whitespace removed (per line and at the end): nothing else."""
+    return "\n".join(line.rstrip() for line in (body or "").splitlines()).rstrip()
+
+
+def differing_fields(desired, actual, only: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Names of the state fields that differ between two objects of one class."""
+    out = []
+    for f in fields(desired):
+        if f.name in _NOT_STATE or not f.compare or (only is not None and f.name not in only):
+            continue
+        a, b = getattr(desired, f.name), getattr(actual, f.name)
+        if f.name == "body":
+            a, b = normalize_body(a), normalize_body(b)
+        if a != b:
+            out.append(f.name)
+    return tuple(out)
+
+
+_INT_RANK = {"smallint": 1, "integer": 2, "bigint": 3}
+
+
+def type_change_loses_data(old: str, new: str) -> bool:
+    """Whether changing a column from ``old`` to ``new`` can lose or reject existing values.
+
+    Only well-known widenings are safe: smallint < integer < bigint (< numeric), varchar(n) to a
+    longer varchar or to text, numeric(p,s) to numeric(p',s) with p' >= p or to plain numeric.
+    """
+    if old == new:
+        return False
+    if old in _INT_RANK and (new in _INT_RANK and _INT_RANK[new] >= _INT_RANK[old] or new == "numeric"):
+        return False
+    vc = re.fullmatch(r"character varying(?:\((\d+)\))?", old)
+    if vc:
+        if new == "text":
+            return False
+        vn = re.fullmatch(r"character varying(?:\((\d+)\))?", new)
+        if vn and (vn.group(1) is None or (vc.group(1) is not None and int(vn.group(1)) >= int(vc.group(1)))):
+            return False
+    num = re.fullmatch(r"numeric\((\d+),(\d+)\)", old)
+    if num:
+        if new == "numeric":
+            return False
+        nn = re.fullmatch(r"numeric\((\d+),(\d+)\)", new)
+        if nn and nn.group(2) == num.group(2) and int(nn.group(1)) >= int(num.group(1)):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- compare
+
+class _Out:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self.unmanaged: list[Change] = []
+
+    def comment(self, key: tuple[str, ...], before: str | None, after: str | None) -> None:
+        if before == after:
+            return
+        action = "add" if before is None else "drop" if after is None else "alter"
+        self.changes.append(_change("comment", ("comment",) + key, action, before, after))
+
+
+def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None) -> Comparison:
+    """Every difference between ``desired`` and ``actual``.
+
+    With ``spec``, ownership (managed or assumed) comes from it (see ``annotate``); without,
+    ``desired``'s own flags are used (a hand-built model in tests, or the spec model itself).
+    """
+    if spec is not None:
+        desired = annotate(desired, spec)
+    scope = Scope.of(spec if spec is not None else desired)
+    out = _Out()
+    _compare_roles(desired.roles, actual, out)
+    _compare_namespaces(desired, actual, out)
+    _compare_extensions(desired, actual, scope, out)
+    _compare_tables(desired, actual, scope, out)
+    _compare_functions(desired, actual, scope, out)
+    _compare_acls(desired, actual, scope, out)
+    return Comparison(tuple(sorted(out.changes, key=Change.sort_key)),
+                      tuple(sorted(out.unmanaged, key=Change.sort_key)))
+
+
+def _compare_roles(declared: Iterable[m.Role], actual: m.Schema, out: _Out) -> None:
+    roles = {r.name: r for r in actual.roles}
+    for r in declared:
+        a = roles.get(r.name)
+        key = ("role", r.name)
+        if a is None:
+            out.changes.append(_change("role", key, "add", None, r))
+            continue
+        detail = []
+        if a.bypassrls != r.bypassrls:
+            detail.append("bypassrls")
+        if not set(r.member_of) <= set(a.member_of):
+            detail.append("member_of")
+        if detail:
+            out.changes.append(_change("role", key, "alter", a, r, detail))
+
+
+def _compare_namespaces(desired: m.Schema, actual: m.Schema, out: _Out) -> None:
+    have = {n.name: n for n in actual.namespaces}
+    for n in desired.namespaces:
+        key = ("schema", n.name)
+        a = have.get(n.name)
+        if a is None:
+            out.changes.append(_change("schema", key, "add", None, n))
+        elif managed(n):
+            out.comment(key, a.comment, n.comment)
+
+
+def _compare_extensions(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    have = {e.name: e for e in actual.extensions}
+    for e in desired.extensions:
+        key = ("extension", e.name)
+        a = have.pop(e.name, None)
+        if a is None:
+            out.changes.append(_change("extension", key, "add", None, e))
+        elif e.schema and a.schema != e.schema:
+            out.changes.append(_change("extension", key, "alter", a, e, ("schema",)))
+    for a in have.values():
+        if a.schema in scope.managed_schemas:
+            out.unmanaged.append(_change("extension", ("extension", a.name), "drop", a, None))
+
+
+_NESTED = (("column", "columns"), ("constraint", "constraints"), ("index", "indexes"), ("policy", "policies"),
+           ("trigger", "triggers"))
+
+
+def _compare_tables(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    have = {t.qualified_name: t for t in actual.tables}
+    for t in desired.tables:
+        a = have.pop(t.qualified_name, None)
+        if a is None:
+            out.changes.append(_change("table", ("table", t.qualified_name), "add", None, t))
+            continue
+        _compare_table(t, a, scope, out)
+    for a in have.values():
+        if a.schema in scope.managed_schemas:
+            out.unmanaged.append(_change("table", ("table", a.qualified_name), "drop", a, None, destructive=True,
+                                         reason=f"drops table {a.qualified_name} and all its rows"))
+
+
+def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out) -> None:
+    name = t.qualified_name
+    own = managed(t)
+    if own and (t.rls_enabled, t.rls_forced) != (a.rls_enabled, a.rls_forced) or not own and (
+            t.rls_enabled and not a.rls_enabled or t.rls_forced and not a.rls_forced):
+        detail = [f for f, x, y in (("enabled", t.rls_enabled, a.rls_enabled), ("forced", t.rls_forced, a.rls_forced))
+                  if x != y]
+        after = t if own else replace(t, rls_enabled=t.rls_enabled or a.rls_enabled,
+                                      rls_forced=t.rls_forced or a.rls_forced)
+        out.changes.append(_change("rls", ("rls", name), "alter", Rls(a.rls_enabled, a.rls_forced),
+                                   Rls(after.rls_enabled, after.rls_forced), detail))
+    if own:
+        out.comment(("table", name), a.comment, t.comment)
+    for kind, attr in _NESTED:
+        mine = {o.name: o for o in getattr(t, attr)}
+        theirs = {o.name: o for o in getattr(a, attr)}
+        for oname, o in mine.items():
+            key = (kind, name, oname)
+            x = theirs.get(oname)
+            if x is None:
+                out.changes.append(_change(kind, key, "add", None, o))
+                if managed(o, t) and o.comment is not None:
+                    out.comment(key, None, o.comment)
+                continue
+            detail = differing_fields(o, x)
+            if detail:
+                destructive, reason = False, None
+                if kind == "column":
+                    destructive, reason = _column_change_risk(name, o, x, detail)
+                out.changes.append(_change(kind, key, "alter", x, o, detail, destructive, reason))
+            if managed(o, t):
+                out.comment(key, x.comment, o.comment)
+        for oname, x in theirs.items():
+            if oname in mine:
+                continue
+            key = (kind, name, oname)
+            destructive = kind == "column"
+            reason = f"drops column {name}.{oname} and its data" if destructive else None
+            change = _change(kind, key, "drop", x, None, destructive=destructive, reason=reason)
+            if own:
+                out.changes.append(change)
+            elif t.schema in scope.managed_schemas:
+                out.unmanaged.append(change)
+
+
+def _column_change_risk(table: str, want: m.Column, have: m.Column, detail: tuple[str, ...]) -> tuple[bool, str | None]:
+    if "generated" in detail and want.generated is not None and have.generated is None:
+        return True, f"recreates column {table}.{want.name} as a generated column; its stored values are lost"
+    if "type" in detail and want.generated is None and type_change_loses_data(have.type, want.type):
+        return True, (f"changes the type of {table}.{want.name} from {have.type} to {want.type}; "
+                      "values may be lost or rejected")
+    return False, None
+
+
+def _compare_functions(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    have = {f.signature: f for f in actual.functions}
+    for f in desired.functions:
+        key = ("function", f.signature)
+        a = have.pop(f.signature, None)
+        if a is None:
+            out.changes.append(_change("function", key, "add", None, f))
+            continue
+        own = managed(f)
+        detail = differing_fields(f, a, None if own else ("returns",))
+        if detail:
+            out.changes.append(_change("function", key, "alter", a, f, detail))
+        if own:
+            out.comment(key, a.comment, f.comment)
+    for a in have.values():
+        if a.schema in scope.managed_schemas:
+            out.unmanaged.append(_change("function", ("function", a.signature), "drop", a, None))
+
+
+def _acl_map(schema: m.Schema) -> dict[tuple[str, str], dict[str, frozenset[str]]]:
+    acl: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for g in schema.grants:
+        if g.action != "grant":
+            continue
+        for role in g.roles:
+            acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
+    return {k: {r: frozenset(p) for r, p in v.items()} for k, v in acl.items()}
+
+
+def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    want, have = _acl_map(desired), _acl_map(actual)
+    targets: list[tuple[str, str, str, bool]] = []  # (on, object, scope name, managed)
+    for t in desired.tables:
+        targets.append(("table", t.qualified_name, t.qualified_name, managed(t)))
+        if managed(t):
+            targets += [("column", f"{t.qualified_name}.{c.name}", "", True) for c in t.columns]
+    for f in desired.functions:
+        targets.append(("function", f.signature, f.qualified_name, managed(f)))
+    for n in desired.namespaces:
+        targets.append(("schema", n.name, n.name, managed(n)))
+    for on, obj, scope_name, own in targets:
+        w, h = want.get((on, obj), {}), have.get((on, obj), {})
+        roles = set(w) | set(h) if own else scope.acl_roles.get((on, scope_name), frozenset())
+        for role in sorted(roles):
+            wp, hp = w.get(role, frozenset()), h.get(role, frozenset())
+            if wp == hp:
+                continue
+            action = "add" if not hp else "drop" if not wp else "alter"
+            before = m.Grant(on=on, object=obj, privileges=tuple(sorted(hp)), roles=(role,)) if hp else None
+            after = m.Grant(on=on, object=obj, privileges=tuple(sorted(wp)), roles=(role,)) if wp else None
+            out.changes.append(_change("grant", ("grant", on, obj, role), action, before, after, ("privileges",)))
