@@ -128,5 +128,37 @@ def assumed_sql(spec: str) -> None:
     click.echo(assumed_objects_sql(load_spec(spec)), nl=False)
 
 
+@main.command()
+@click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
+              help="The database to check (default: $DATABASE_URL). Never printed with its password.")
+@SPEC_OPTION
+@click.option("--shadow-db", "shadow_db", metavar="URL",
+              help="A server where a temporary database may be created to normalise the spec "
+                   "(default: a throwaway local cluster, which needs the PostgreSQL server binaries).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sql"]), default="text", show_default=True,
+              help="text: readable report; json: the documented structure; sql: statements that fix the drift.")
+@click.option("--strict", is_flag=True,
+              help="Also count unmanaged objects (in the spec's schemas, never mentioned by it) as drift.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Rebuild the normalised spec in a shadow database even if it is cached.")
+def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: bool, no_cache: bool) -> None:
+    """Report drift between the spec and a live database.
+
+    Exit 0 when the database matches the spec, 1 when it drifted, 2 when the check could not
+    run (unreachable database, no shadow database possible, invalid usage).
+    """
+    from .diff import FORMATS, diff as run_diff, format_text, use_color
+    from .errors import UsageError
+
+    if not db:
+        raise UsageError("no database to compare: pass --db URL or set DATABASE_URL")
+    report = run_diff(db, spec, shadow_url=shadow_db, strict=strict, use_cache=not no_cache)
+    for warning in report.warnings:
+        click.echo(f"schemagen: warning: {warning}", err=True)
+    text = format_text(report, color=use_color(sys.stdout)) if fmt == "text" else FORMATS[fmt](report)
+    click.echo(text, nl=False)
+    sys.exit(report.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
