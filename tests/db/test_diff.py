@@ -1,0 +1,558 @@
+"""`schemagen diff` on real PostgreSQL: no drift right after the five files, then one test per
+kind of drift. Each checks that the text and JSON reports name the object and that running
+the SQL output converges (the next diff reports no drift).
+
+Speed: the five files are applied once into a template database that each test clones, and
+every diff shares one shadow server (the test server) and one cache directory, so the spec is
+normalised once per session.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from jarvis_schemagen import api, pg
+from jarvis_schemagen import diff as diff_mod
+from jarvis_schemagen.cli import main
+from jarvis_schemagen.diff import diff, format_json, format_sql, format_text
+
+pytestmark = pytest.mark.db
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "schema.yaml"
+
+
+def execute(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("schemagen-cache")
+
+
+@pytest.fixture(scope="session")
+def jarvis_template(pg_server, template_db):
+    """The assumed objects plus the five generated files, applied once."""
+    name = f"schemagen_jarvis_{uuid.uuid4().hex[:10]}"
+    pg.create_database(pg_server.url, name, template=template_db)
+    spec = api.load_spec(SPEC)
+    with psycopg.connect(pg_server.url_for(name)) as conn:
+        for sql in api.render_migrations(spec).values():
+            conn.execute(sql)
+            conn.commit()
+    yield name
+    pg.drop_database(pg_server.url, name)
+
+
+@pytest.fixture
+def jdb(pg_server, jarvis_template):
+    """A fresh database where the five files have run: the spec's state exactly."""
+    name = f"schemagen_diff_{uuid.uuid4().hex[:10]}"
+    pg.create_database(pg_server.url, name, template=jarvis_template)
+    yield pg_server.url_for(name)
+    pg.drop_database(pg_server.url, name)
+
+
+@pytest.fixture
+def run(pg_server, cache_dir):
+    def _run(url: str, strict: bool = False, **kw):
+        kw.setdefault("shadow_url", pg_server.url)
+        kw.setdefault("cache_dir", cache_dir)
+        return diff(url, SPEC, strict=strict, **kw)
+
+    return _run
+
+
+@pytest.fixture
+def fixed(run):
+    """Break the database, check the report names the object, run the SQL, check convergence."""
+
+    def _fixed(url: str, breaking_sql: str, kind: str, obj: str, action: str | None = None, strict: bool = False,
+               destructive: bool | None = None):
+        execute(url, breaking_sql)
+        report = run(url, strict=strict)
+        assert report.drift and report.exit_code == 1, format_text(report)
+        pool = report.changes + (report.unmanaged if strict else ())
+        found = [c for c in pool if c.kind == kind and c.object == obj]
+        assert found, f"no {kind} change for {obj}:\n{format_text(report)}"
+        change = found[0]
+        if action is not None:
+            assert change.action == action
+        if destructive is not None:
+            assert change.destructive is destructive
+        text = format_text(report)
+        assert obj in text
+        data = json.loads(format_json(report))
+        entries = data["changes"] + (data["unmanaged"] if strict else [])
+        assert any(e["kind"] == kind and e["object"] == obj for e in entries)
+        sql = format_sql(report)
+        if destructive:
+            assert "-- destructive: " in sql
+        execute(url, sql)
+        after = run(url, strict=strict)
+        assert not after.drift, f"the SQL output did not converge:\n{sql}\n{format_text(after)}"
+        return change
+
+    return _fixed
+
+
+# ---------------------------------------------------------------- no drift
+
+def test_no_drift_right_after_the_five_files(jdb, run):
+    report = run(jdb)
+    assert report.changes == () and report.unmanaged == () and not report.drift
+    assert report.exit_code == 0
+    assert format_text(report).startswith("No drift:")
+    data = json.loads(format_json(report))
+    assert data["version"] == 1 and data["drift"] is False and data["changes"] == [] and data["unmanaged"] == []
+    assert "nothing to do" in format_sql(report).lower()
+    assert run(jdb, strict=True).drift is False
+
+
+def test_files_run_by_psql_give_no_drift(db, run, pg_server):
+    """The same files, pasted through psql as a person would."""
+    import shutil
+    import subprocess
+
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql is not installed")
+    for path in sorted((ROOT / "generated").glob("*.sql")):
+        subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", str(path)], check=True,
+                       capture_output=True)
+    assert not run(db).drift
+
+
+# ---------------------------------------------------------------- columns
+
+@pytest.mark.parametrize("breaking, obj, detail, destructive", [
+    ("alter table public.user_plans alter column stripe_price_id type varchar(50)",
+     "public.user_plans.stripe_price_id", ("type",), False),
+    ("alter table public.user_plans alter column conversations_used type bigint",
+     "public.user_plans.conversations_used", ("type",), True),
+    ("alter table public.user_plans alter column stripe_price_id set not null",
+     "public.user_plans.stripe_price_id", ("nullable",), False),
+    ("alter table public.user_plans alter column conversations_used drop not null",
+     "public.user_plans.conversations_used", ("nullable",), False),
+    ("alter table public.user_plans alter column plan_type set default 'pro'",
+     "public.user_plans.plan_type", ("default",), False),
+    ("alter table public.user_plans alter column conversations_limit drop default",
+     "public.user_plans.conversations_limit", ("default",), False),
+    ("alter table public.usage_events alter column id set generated by default",
+     "public.usage_events.id", ("identity",), False),
+    ("alter table public.usage_events alter column id drop identity",
+     "public.usage_events.id", ("identity",), False),
+    ("alter table public.conversation_usage alter column total_tokens drop expression",
+     "public.conversation_usage.total_tokens", ("generated",), True),
+], ids=["type-widened", "type-narrowing", "set-not-null", "drop-not-null", "default", "default-dropped",
+        "identity-kind", "identity-dropped", "generated-dropped"])
+def test_column_property_drift(jdb, fixed, breaking, obj, detail, destructive):
+    change = fixed(jdb, breaking, "column", obj, "alter", destructive=destructive)
+    assert change.detail == detail
+
+
+def test_missing_column(jdb, fixed):
+    fixed(jdb, "alter table public.user_plans drop column stripe_price_id", "column",
+          "public.user_plans.stripe_price_id", "add")
+
+
+def test_extra_column_on_a_managed_table_is_drift_and_destructive(jdb, fixed):
+    change = fixed(jdb, "alter table public.user_plans add column backdoor text", "column",
+                   "public.user_plans.backdoor", "drop", destructive=True)
+    assert "drops column" in change.reason
+
+
+def test_missing_column_added_by_a_migration_to_the_assumed_table(jdb, fixed):
+    fixed(jdb, "alter table public.conversations drop column usage_metadata", "column",
+          "public.conversations.usage_metadata", "add")
+
+
+# ---------------------------------------------------------------- constraints
+
+@pytest.mark.parametrize("breaking, obj, action", [
+    ("alter table public.user_plans drop constraint user_plans_conversations_used_check",
+     "constraint user_plans_conversations_used_check on public.user_plans", "add"),
+    ("alter table public.user_plans drop constraint user_plans_conversations_used_check;"
+     "alter table public.user_plans add constraint user_plans_conversations_used_check check (conversations_used >= -1)",
+     "constraint user_plans_conversations_used_check on public.user_plans", "alter"),
+    ("alter table public.user_plans drop constraint user_plans_stripe_customer_id_key",
+     "constraint user_plans_stripe_customer_id_key on public.user_plans", "add"),
+    ("alter table public.usage_events drop constraint usage_events_user_id_fkey;"
+     "alter table public.usage_events add constraint usage_events_user_id_fkey foreign key (user_id) "
+     "references auth.users (id)",
+     "constraint usage_events_user_id_fkey on public.usage_events", "alter"),
+    ("alter table public.usage_events drop constraint usage_events_pkey",
+     "constraint usage_events_pkey on public.usage_events", "add"),
+    ("alter table public.usage_events add constraint usage_events_sneaky_check check (event_type <> '')",
+     "constraint usage_events_sneaky_check on public.usage_events", "drop"),
+    ("alter table public.conversations drop constraint conversations_cost_cents_check",
+     "constraint conversations_cost_cents_check on public.conversations", "add"),
+], ids=["check-missing", "check-changed", "unique-missing", "fk-on-delete", "pk-missing", "extra-check",
+        "check-added-to-assumed-table"])
+def test_constraint_drift(jdb, fixed, breaking, obj, action):
+    change = fixed(jdb, breaking, "constraint", obj, action)
+    assert change.destructive is False  # dropping or changing a constraint loses no data
+
+
+# ---------------------------------------------------------------- indexes
+
+@pytest.mark.parametrize("breaking, obj, action", [
+    ("drop index public.usage_events_event_type_created_at_idx",
+     "index usage_events_event_type_created_at_idx on public.usage_events", "add"),
+    ("drop index public.usage_events_conversation_id_idx;"
+     "create index usage_events_conversation_id_idx on public.usage_events (conversation_id)",
+     "index usage_events_conversation_id_idx on public.usage_events", "alter"),
+    ("create index user_plans_sneaky_idx on public.user_plans (stripe_price_id)",
+     "index user_plans_sneaky_idx on public.user_plans", "drop"),
+    ("drop index public.conversations_user_id_created_at_idx",
+     "index conversations_user_id_created_at_idx on public.conversations", "add"),
+], ids=["missing", "partial-where-dropped", "extra", "missing-on-assumed-table"])
+def test_index_drift(jdb, fixed, breaking, obj, action):
+    fixed(jdb, breaking, "index", obj, action)
+
+
+# ---------------------------------------------------------------- row level security
+
+@pytest.mark.parametrize("breaking, detail", [
+    ("alter table public.user_plans disable row level security", ("enabled",)),
+    ("alter table public.user_plans force row level security", ("forced",)),
+])
+def test_rls_flags(jdb, fixed, breaking, detail):
+    change = fixed(jdb, breaking, "rls", "public.user_plans", "alter")
+    assert change.detail == detail
+
+
+def test_rls_disabled_on_the_assumed_table_is_drift(jdb, fixed):
+    fixed(jdb, "alter table public.conversations disable row level security", "rls", "public.conversations")
+
+
+def test_rls_forced_on_the_assumed_table_is_not_drift(jdb, run):
+    execute(jdb, "alter table public.conversations force row level security")
+    assert not run(jdb).drift
+
+
+# ---------------------------------------------------------------- policies
+
+POLICY = 'policy "Users can view own plan" on public.user_plans'
+
+
+@pytest.mark.parametrize("breaking, detail", [
+    ('alter policy "Users can view own plan" on public.user_plans using (true)', ("using",)),
+    ('alter policy "Users can view own plan" on public.user_plans to anon, authenticated', ("roles",)),
+    ('drop policy "Users can view own plan" on public.user_plans;'
+     'create policy "Users can view own plan" on public.user_plans for all to authenticated '
+     'using ((select auth.uid()) = user_id)', ("command",)),
+    ('drop policy "Users can view own plan" on public.user_plans;'
+     'create policy "Users can view own plan" on public.user_plans as restrictive for select to authenticated '
+     'using ((select auth.uid()) = user_id)', ("permissive",)),
+], ids=["expression", "roles", "command", "restrictive"])
+def test_policy_changed(jdb, fixed, breaking, detail):
+    change = fixed(jdb, breaking, "policy", POLICY, "alter")
+    assert change.detail == detail
+
+
+def test_policy_missing_and_extra(jdb, fixed):
+    fixed(jdb, 'drop policy "Users can view own plan" on public.user_plans', "policy", POLICY, "add")
+    fixed(jdb, 'create policy "anyone" on public.usage_events for insert to anon with check (true)', "policy",
+          'policy anyone on public.usage_events', "drop")
+
+
+def test_policy_on_the_assumed_table_changed_is_drift(jdb, fixed):
+    fixed(jdb, 'alter policy "Users can view own conversations" on public.conversations using (true)', "policy",
+          'policy "Users can view own conversations" on public.conversations', "alter")
+
+
+# ---------------------------------------------------------------- functions
+
+FN = "public.check_conversation_limit(uuid)"
+
+
+@pytest.mark.parametrize("breaking, detail", [
+    ("create or replace function public.check_conversation_limit(p_user_id uuid) returns jsonb language plpgsql "
+     "stable security definer set search_path = '' as $$ begin return '{}'::jsonb; end; $$", ("body",)),
+    (f"alter function {FN} security invoker", ("security_definer",)),
+    (f"alter function {FN} reset search_path", ("config",)),
+    (f"alter function {FN} volatile", ("volatility",)),
+    (f"alter function {FN} set search_path = public", ("config",)),
+], ids=["body", "security-definer", "config-reset", "volatility", "search-path"])
+def test_function_drift(jdb, fixed, breaking, detail):
+    change = fixed(jdb, breaking, "function", FN, "alter")
+    assert change.detail == detail
+
+
+def test_function_body_trailing_whitespace_is_not_drift(jdb, run):
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        src = conn.execute("select prosrc from pg_proc where oid = 'public.check_conversation_limit'::regproc"
+                           ).fetchone()[0]
+        body = "\n".join(line + "   " for line in src.splitlines()) + "\n\n  \n"
+        conn.execute(psycopg.sql.SQL("create or replace function public.check_conversation_limit(p_user_id uuid) "
+                                     "returns jsonb language plpgsql stable security definer set search_path = '' "
+                                     "as {}").format(psycopg.sql.Literal(body)))
+    assert not run(jdb).drift
+
+
+def test_function_missing_is_recreated_with_its_privileges(jdb, fixed):
+    fixed(jdb, "drop function public.set_user_plan(uuid, text)", "function", "public.set_user_plan(uuid, text)",
+          "add")
+
+
+def test_function_with_a_new_return_type_is_recreated_with_its_trigger(jdb, fixed):
+    # same signature, other result type: CREATE OR REPLACE cannot fix it; the trigger depends on it
+    fixed(jdb, "drop trigger on_auth_user_created_create_plan on auth.users;"
+               "drop function public.handle_new_user();"
+               "create function public.handle_new_user() returns void language sql as 'select';",
+          "function", "public.handle_new_user()", "alter")
+
+
+# ---------------------------------------------------------------- triggers
+
+TRG = "trigger update_user_plans_updated_at on public.user_plans"
+
+
+def test_trigger_missing_disabled_changed(jdb, fixed):
+    fixed(jdb, "drop trigger update_user_plans_updated_at on public.user_plans", "trigger", TRG, "add")
+    change = fixed(jdb, "alter table public.user_plans disable trigger update_user_plans_updated_at", "trigger", TRG,
+                   "alter")
+    assert change.detail == ("enabled",)
+    change = fixed(jdb, "create or replace trigger update_user_plans_updated_at after update on public.user_plans "
+                        "for each row execute function public.update_updated_at_column()", "trigger", TRG, "alter")
+    assert change.detail == ("timing",)
+
+
+def test_trigger_on_auth_users_added_by_a_migration(jdb, fixed):
+    fixed(jdb, "drop trigger on_auth_user_created_create_plan on auth.users", "trigger",
+          "trigger on_auth_user_created_create_plan on auth.users", "add")
+
+
+def test_extra_trigger_on_a_managed_table(jdb, fixed):
+    fixed(jdb, "create trigger sneaky before insert on public.usage_events for each row "
+               "execute function public.update_updated_at_column()", "trigger",
+          "trigger sneaky on public.usage_events", "drop")
+
+
+# ---------------------------------------------------------------- grants
+
+@pytest.mark.parametrize("breaking, obj, action", [
+    ("grant select on public.usage_events to anon", "privileges on table public.usage_events to anon", "drop"),
+    ("grant insert, update on public.user_plans to authenticated",
+     "privileges on table public.user_plans to authenticated", "alter"),
+    ("revoke select on public.user_plans from authenticated",
+     "privileges on table public.user_plans to authenticated", "add"),
+    ("grant execute on function public.reset_monthly_usage() to anon",
+     "privileges on function public.reset_monthly_usage() to anon", "drop"),
+    ("grant execute on function public.set_user_plan(uuid, text) to public",
+     "privileges on function public.set_user_plan(uuid, text) to public", "drop"),
+    ("grant update (conversations_used) on public.user_plans to authenticated",
+     "privileges on column public.user_plans.conversations_used to authenticated", "drop"),
+    ("revoke usage on schema public from anon", "privileges on schema public to anon", "add"),
+], ids=["table-to-anon", "table-widened", "table-revoked", "function-to-anon", "function-to-public",
+        "column", "assumed-schema-usage"])
+def test_grant_drift(jdb, fixed, breaking, obj, action):
+    fixed(jdb, breaking, "grant", obj, action)
+
+
+def test_grants_on_the_assumed_table_are_not_drift(jdb, run):
+    execute(jdb, "revoke all on public.conversations from anon")  # the spec says nothing about them
+    assert not run(jdb).drift
+
+
+# ---------------------------------------------------------------- comments
+
+def test_comment_drift(jdb, fixed):
+    fixed(jdb, "comment on column public.user_plans.conversations_limit is 'changed'", "comment",
+          "column public.user_plans.conversations_limit", "alter")
+    fixed(jdb, "comment on table public.user_plans is null", "comment", "table public.user_plans", "add")
+    fixed(jdb, "comment on function public.reset_monthly_usage() is null", "comment",
+          "function public.reset_monthly_usage()", "add")
+
+
+# ---------------------------------------------------------------- tables
+
+def test_missing_managed_table_is_recreated_with_its_privileges(jdb, fixed, run):
+    fixed(jdb, "drop table public.conversation_usage", "table", "public.conversation_usage", "add")
+    with psycopg.connect(jdb) as conn:  # the fix leaves anon with nothing (RLS and revokes both hold)
+        acl = conn.execute("select relacl::text from pg_class where oid = 'public.conversation_usage'::regclass"
+                           ).fetchone()[0]
+    assert "anon=" not in acl
+
+
+# ---------------------------------------------------------------- assumed table and unmanaged objects
+
+def test_extras_on_the_assumed_conversations_table_are_not_drift(jdb, run, fixed):
+    execute(jdb, "alter table public.conversations add column archived boolean;"
+                 "create index conversations_title_idx on public.conversations (title);"
+                 "create policy \"Admins\" on public.conversations for all to service_role using (true);"
+                 "alter table public.conversations add constraint conversations_title_check check (title <> '')")
+    report = run(jdb)
+    assert not report.drift and report.exit_code == 0
+    names = {c.object for c in report.unmanaged}
+    assert names == {"public.conversations.archived", "index conversations_title_idx on public.conversations",
+                     'policy "Admins" on public.conversations',
+                     "constraint conversations_title_check on public.conversations"}
+    text = format_text(report)
+    assert "Unmanaged" in text and "public.conversations.archived" in text
+    assert {e["object"] for e in json.loads(format_json(report))["unmanaged"]} == names
+    strict = run(jdb, strict=True)
+    assert strict.drift and strict.exit_code == 1
+    execute(jdb, format_sql(strict))
+    assert not run(jdb, strict=True).drift
+
+
+def test_unmanaged_objects_without_and_with_strict(jdb, run):
+    execute(jdb, "create table public.legacy (id int primary key);"
+                 "create function public.helper(x integer) returns integer language sql as 'select x';")
+    report = run(jdb)
+    assert not report.drift and report.exit_code == 0
+    assert {(c.kind, c.object) for c in report.unmanaged} == {("table", "public.legacy"),
+                                                              ("function", "public.helper(integer)")}
+    assert "public.legacy" in format_text(report)
+    assert "drop table" not in format_sql(report)
+    strict = run(jdb, strict=True)
+    assert strict.drift and strict.exit_code == 1
+    assert "public.legacy" in format_text(strict)
+    sql = format_sql(strict)
+    assert '-- destructive: drops table public.legacy' in sql
+    execute(jdb, sql)
+    assert not run(jdb, strict=True).drift
+
+
+def test_objects_outside_the_specs_schemas_and_the_ledger_are_never_drift(jdb, run):
+    execute(jdb, "create schema analytics; create table analytics.events (id int);"
+                 "create schema schemagen; create table schemagen.migrations (id text primary key);"
+                 "create table auth.sessions (id uuid primary key)")  # auth: assumed schema, not managed
+    report = run(jdb, strict=True)
+    assert not report.drift and report.unmanaged == ()
+
+
+def test_an_overload_is_unmanaged_and_a_changed_signature_is_missing(jdb, run):
+    execute(jdb, "create function public.check_conversation_limit(p_user_id text) returns jsonb "
+                 "language sql as $$select '{}'::jsonb$$")
+    report = run(jdb)
+    assert not report.drift
+    assert [c.object for c in report.unmanaged] == ["public.check_conversation_limit(text)"]
+
+
+# ---------------------------------------------------------------- many at once
+
+def test_many_drifts_at_once_converge(jdb, run):
+    execute(jdb, """
+        alter table public.user_plans disable row level security;
+        grant all on public.user_plans to anon;
+        alter table public.user_plans alter column plan_type type varchar(20);
+        drop policy "Users can view own plan" on public.user_plans;
+        alter table public.usage_events drop constraint usage_events_event_type_check;
+        drop index public.usage_events_user_id_created_at_idx;
+        alter function public.consume_conversation(uuid) security invoker;
+        alter table public.conversations disable trigger update_conversations_updated_at;
+        alter table public.user_plans add column extra int;
+    """)
+    report = run(jdb)
+    assert len(report.changes) >= 9
+    execute(jdb, format_sql(report))
+    assert not run(jdb).drift
+
+
+# ---------------------------------------------------------------- shadow database, cache, errors
+
+def test_cached_normalisation_starts_no_shadow(jdb, run, monkeypatch, tmp_path):
+    first = run(jdb, cache_dir=tmp_path)
+    assert first.stats["cache"] == "miss" and list(tmp_path.glob("shadow-*.json"))
+
+    def boom(*a, **k):
+        raise AssertionError("the shadow database was used despite the cache")
+
+    monkeypatch.setattr(diff_mod, "normalise", boom)
+    second = run(jdb, cache_dir=tmp_path)
+    assert second.stats["cache"] == "hit" and not second.drift
+    with pytest.raises(AssertionError):
+        run(jdb, cache_dir=tmp_path, use_cache=False)
+
+
+def test_a_changed_spec_misses_the_cache(jdb, run, tmp_path, pg_server):
+    spec = tmp_path / "schema.yaml"
+    spec.write_text(SPEC.read_text().replace("Append-only usage log.", "An append-only usage log."))
+    cache = tmp_path / "cache"
+    assert diff(jdb, SPEC, shadow_url=pg_server.url, cache_dir=cache).stats["cache"] == "miss"
+    report = diff(jdb, spec, shadow_url=pg_server.url, cache_dir=cache)
+    assert report.stats["cache"] == "miss"
+    assert [c.object for c in report.changes] == ["table public.usage_events"]
+
+
+def test_the_cache_directory_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEMAGEN_CACHE_DIR", str(tmp_path / "a"))
+    assert diff_mod.cache_dir_default() == tmp_path / "a"
+    monkeypatch.delenv("SCHEMAGEN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert diff_mod.cache_dir_default() == tmp_path / "xdg" / "schemagen"
+
+
+def test_default_shadow_is_a_throwaway_cluster(jdb, tmp_path):
+    report = diff(jdb, SPEC, use_cache=False)
+    assert report.stats["cache"] == "off" and not report.drift and not report.warnings
+
+
+def test_shared_shadow_server_is_left_clean(jdb, run, pg_server):
+    run(jdb, use_cache=False)  # the roles already exist on this server: creating them is idempotent
+    with psycopg.connect(pg_server.url) as conn:
+        left = conn.execute("select datname from pg_database where datname like 'schemagen_shadow_%'").fetchall()
+    assert left == []
+
+
+def test_version_mismatch_warns(jdb, run, monkeypatch):
+    real = diff_mod.shadow_major_version
+    monkeypatch.setattr(diff_mod, "shadow_major_version", lambda *a, **k: real(*a, **k) + 1)
+    report = run(jdb)
+    assert any("shadow database runs PostgreSQL" in w for w in report.warnings)
+
+
+def test_no_shadow_possible_is_a_clear_error(jdb, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEMAGEN_PG_BIN", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(main, ["diff", "--db", jdb, "--spec", str(SPEC), "--no-cache"])
+    assert result.exit_code == 2
+    assert "--shadow-db" in result.output and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- the command
+
+def test_cli_exit_codes_and_formats(jdb, pg_server, cache_dir, monkeypatch):
+    monkeypatch.setenv("SCHEMAGEN_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    base = ["diff", "--spec", str(SPEC), "--shadow-db", pg_server.url]
+    runner = CliRunner()
+    ok = runner.invoke(main, base + ["--db", jdb])
+    assert ok.exit_code == 0, ok.output
+    assert "No drift" in ok.output and "\033[" not in ok.output  # not a terminal: no colour
+    execute(jdb, "grant select on public.usage_events to anon")
+    text = runner.invoke(main, base + ["--db", jdb])
+    assert text.exit_code == 1 and "privileges on table public.usage_events to anon" in text.output
+    js = runner.invoke(main, base + ["--db", jdb, "--format", "json"])
+    assert js.exit_code == 1
+    data = json.loads(js.output)
+    assert data["drift"] is True and data["changes"][0]["kind"] == "grant"
+    assert set(data["changes"][0]) >= {"kind", "object", "action", "before", "after", "destructive"}
+    sql = runner.invoke(main, base + ["--format", "sql"], env={"DATABASE_URL": jdb})
+    assert sql.exit_code == 1 and 'revoke select on table "public"."usage_events" from "anon";' in sql.output
+    execute(jdb, sql.output)
+    assert runner.invoke(main, base + ["--db", jdb]).exit_code == 0
+
+
+def test_cli_unreachable_database_never_prints_the_password(pg_server):
+    url = "postgresql://someone:s3cr3t-pw@127.0.0.1:1/nowhere"
+    result = CliRunner().invoke(main, ["diff", "--db", url, "--spec", str(SPEC), "--shadow-db", pg_server.url])
+    assert result.exit_code == 2
+    assert "s3cr3t-pw" not in result.output and "schemagen: error:" in result.output
+    assert re.search(r"postgresql://someone:\*\*\*@127\.0\.0\.1:1/nowhere", result.output)
+
+
+def test_cli_without_a_database(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["diff", "--spec", str(SPEC)])
+    assert result.exit_code == 2 and "DATABASE_URL" in result.output
