@@ -29,8 +29,10 @@ from typing import Any, Iterable
 
 from . import model as m
 
-KINDS = ("role", "schema", "extension", "table", "rls", "column", "constraint", "index", "policy", "trigger",
-         "function", "grant", "comment")
+KINDS = ("role", "schema", "extension", "table", "owner", "rls", "column", "constraint", "index", "policy", "trigger",
+         "function", "grant", "comment", "view", "materialized view", "sequence", "foreign table", "type", "domain")
+#: kinds the model has no place for: only ever listed as unmanaged
+UNMODELLED_KINDS = ("view", "materialized view", "sequence", "foreign table", "type", "domain")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 _NOT_STATE = {"name", "comment", "migration", "assumed", "pos"}
 
@@ -71,6 +73,8 @@ class Change:
             if on == "column":
                 return obj.rsplit(".", 1)[0]
             return obj
+        if self.kind == "owner":
+            return k[2]
         return k[1] if len(k) > 1 else self.object
 
     def sort_key(self) -> tuple:
@@ -102,6 +106,8 @@ def object_name(key: tuple[str, ...]) -> str:
         return f"{kind} {display_name(key[2])} on {key[1]}"
     if kind == "grant":
         return f"privileges on {key[1]} {key[2]} to {key[3]}"
+    if kind == "owner":
+        return f"owner of {key[1]} {key[2]}"
     if kind == "comment":
         inner = key[1:]
         return f"{inner[0]} {object_name(inner)}" if inner[0] in ("table", "function", "schema", "column") \
@@ -255,11 +261,14 @@ class _Out:
         self.changes.append(_change("comment", ("comment",) + key, action, before, after))
 
 
-def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None) -> Comparison:
+def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
+            unmodelled: Iterable[tuple[str, str, str]] = ()) -> Comparison:
     """Every difference between ``desired`` and ``actual``.
 
     With ``spec``, ownership (managed or assumed) comes from it (see ``annotate``); without,
     ``desired``'s own flags are used (a hand-built model in tests, or the spec model itself).
+    ``unmodelled``: (kind, schema, name) of the database's objects the model cannot describe
+    (views, sequences, types...); those in managed schemas are listed as unmanaged.
     """
     if spec is not None:
         desired = annotate(desired, spec)
@@ -271,6 +280,12 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None) -
     _compare_tables(desired, actual, scope, out)
     _compare_functions(desired, actual, scope, out)
     _compare_acls(desired, actual, scope, out)
+    _compare_owners(desired, actual, {r.name for r in desired.roles}, out)
+    for kind, schema, name in unmodelled:
+        if schema in scope.managed_schemas:
+            key = (kind, f"{schema}.{name}")
+            reason = f"drops sequence {schema}.{name} and its current value" if kind == "sequence" else None
+            out.unmanaged.append(_change(kind, key, "drop", kind, None, destructive=reason is not None, reason=reason))
     return Comparison(tuple(sorted(out.changes, key=Change.sort_key)),
                       tuple(sorted(out.unmanaged, key=Change.sort_key)))
 
@@ -440,3 +455,16 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) 
             before = m.Grant(on=on, object=obj, privileges=tuple(sorted(hp)), roles=(role,)) if hp else None
             after = m.Grant(on=on, object=obj, privileges=tuple(sorted(wp)), roles=(role,)) if wp else None
             out.changes.append(_change("grant", ("grant", on, obj, role), action, before, after, ("privileges",)))
+
+
+def _compare_owners(desired: m.Schema, actual: m.Schema, api_roles: set[str], out: _Out) -> None:
+    """A table or function owned by one of the spec's (API) roles: the owner bypasses RLS and holds
+    every privilege, whatever the ACL says. Other owners are the deployer's business (they
+    differ between servers and are not compared)."""
+    tables = {t.qualified_name: t for t in actual.tables}
+    functions = {f.signature: f for f in actual.functions}
+    pairs = [("table", t.qualified_name, t, tables.get(t.qualified_name)) for t in desired.tables]
+    pairs += [("function", f.signature, f, functions.get(f.signature)) for f in desired.functions]
+    for on, name, want, have in pairs:
+        if have is not None and have.owner in api_roles and have.owner != want.owner:
+            out.changes.append(_change("owner", ("owner", on, name), "alter", have.owner, want.owner, ("owner",)))

@@ -86,11 +86,11 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
                                  connect_timeout, warnings, stats)
         stats["shadow_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
-        actual = _inspect(conn, schemas, target_url)
+        actual, unmodelled = _inspect(conn, schemas, target_url)
         stats["inspect_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    result = compare(desired, actual, spec)
+    result = compare(desired, actual, spec, unmodelled)
     changes = result.changes + (result.unmanaged if strict else ())
     the_plan = plan(changes, annotate(desired, spec))
     stats["compare_seconds"] = time.perf_counter() - t
@@ -111,14 +111,14 @@ def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-def _inspect(conn, schemas: list[str], url: str) -> m.Schema:
+def _inspect(conn, schemas: list[str], url: str) -> tuple[m.Schema, list[tuple[str, str, str]]]:
     import psycopg
 
-    from .introspect import inspect
+    from .introspect import inspect, inspect_unmodelled
     from .pg import mask_text
 
     try:
-        return inspect(conn, schemas)
+        return inspect(conn, schemas), inspect_unmodelled(conn, schemas)
     except psycopg.Error as e:
         raise DatabaseError(f"cannot read the catalog of {mask_url(url)}: {mask_text(_first_line(e), url)}") from None
 
@@ -416,6 +416,9 @@ def _describe(c: Change) -> list[str]:
         return [f"database grants {b}; spec grants {a}"]
     if c.kind == "comment":
         return [f"database: {_show(c.before)}", f"spec:     {_show(c.after)}"]
+    if c.kind == "owner":
+        return [f"owned by {c.before}, one of the spec's API roles (an owner bypasses RLS and every revoke); "
+                f"expected the deploying role ({c.after})"]
     if c.kind == "rls":
         return [f"row level security {f}: database {'on' if getattr(c.before, f) else 'off'}, "
                 f"spec {'on' if getattr(c.after, f) else 'off'}" for f in c.detail]

@@ -179,6 +179,8 @@ class Table:
     comment: str | None = None
     migration: str | None = None
     assumed: bool = False
+    # the owning role, as introspected (never in a spec); not part of equality
+    owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
 
     @property
@@ -216,6 +218,8 @@ class Function:
     comment: str | None = None
     migration: str | None = None
     assumed: bool = False
+    # the owning role, as introspected (never in a spec); not part of equality
+    owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
 
     @property

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import model as m
-from .compare import Change, managed
+from .compare import UNMODELLED_KINDS, Change, managed
 from .render import config_value, dollar_quote, index_key, quote_ident, quote_literal, quote_qualified, quote_role
 
 # phases
-ROLES, SCHEMAS, EXTENSIONS = 0, 1, 2
+ROLES, SCHEMAS, EXTENSIONS, DROP_VIEWS = 0, 1, 2, 9
 DROP_TRIGGERS, DROP_POLICIES, REVOKE, DROP_FKS, DROP_CONSTRAINTS, DROP_INDEXES = 10, 11, 12, 13, 14, 15
 DROP_COLUMNS, DROP_TABLES, DROP_FUNCTIONS, DROP_EXTENSIONS = 16, 17, 18, 19
 FUNCTIONS = 20
-TABLES, ADD_COLUMNS, ALTER_COLUMNS, RLS = 30, 31, 32, 33
+TABLES, ADD_COLUMNS, ALTER_COLUMNS, RLS, OWNERS = 30, 31, 32, 33, 34
 CONSTRAINTS, FKS, INDEXES = 40, 41, 42
 POLICIES, TRIGGERS = 50, 51
 ACL_RESET, GRANTS = 60, 61
@@ -489,6 +489,18 @@ class _Planner:
             self.emit(GRANTS, f"grant {_privileges(after - before, suffix)} on {target} to {quote_role(role)};",
                       once=("grant", on, obj, role))
 
+    def owner(self, c: Change) -> None:
+        _, on, name = c.key
+        target = f"function {_fn_ref(name)}" if on == "function" else f"table {_t(name)}"
+        # the role running this script (the deployer) takes the object back from the API role
+        self.emit(OWNERS, f"alter {target} owner to current_user;")
+
+    def unmodelled(self, c: Change) -> None:
+        name = c.key[1]
+        # views go before anything they could read; types and sequences after the tables using them
+        phase = DROP_VIEWS if c.kind in ("view", "materialized view", "foreign table") else DROP_EXTENSIONS
+        self.emit(phase, f"drop {c.kind} {_t(name)};", c.reason)
+
     def comment(self, c: Change) -> None:
         self.emit(COMMENTS, comment_sql(c.key[1:], c.after), once=("comment",) + c.key[1:])
 
@@ -504,7 +516,8 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     handlers = {"role": p.role, "schema": p.schema, "extension": p.extension, "table": p.table_change,
                 "rls": p.rls, "column": p.column, "constraint": p.constraint, "index": p.index,
                 "policy": p.policy, "trigger": p.trigger, "function": p.function, "grant": p.grant,
-                "comment": p.comment}
+                "comment": p.comment, "owner": p.owner}
+    handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
     for c in changes:
         handlers[c.kind](c)
     return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))))

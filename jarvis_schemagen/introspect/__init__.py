@@ -15,6 +15,7 @@ Introspected objects carry no ownership (``migration``/``assumed``): that lives 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def query(kind: str) -> str:
 
 def queries_fingerprint() -> str:
     """All catalog queries, concatenated: part of the shadow cache key."""
-    return "\n".join(query(k) for k in KINDS)
+    return "\n".join(query(k) for k in KINDS + ("others",))
 
 
 def is_inspectable(schema: str) -> bool:
@@ -59,6 +60,20 @@ def inspect(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> m
     ``conn`` may be in autocommit mode or idle; the catalog is read in one read-only,
     repeatable-read transaction. The session's ``search_path`` is left as it was.
     """
+    with _snapshot(conn, schemas) as run:
+        rows = {kind: run(query(kind)) for kind in KINDS}
+    return build(rows)
+
+
+def inspect_unmodelled(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(kind, schema, name) of objects the model cannot describe: views, materialized views,
+    free-standing sequences, foreign tables, types and domains."""
+    with _snapshot(conn, schemas) as run:
+        return [tuple(r) for r in run(query("others"))]
+
+
+@contextmanager
+def _snapshot(conn: psycopg.Connection, schemas):
     names = sorted({s for s in schemas if is_inspectable(s)})
     idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
     with conn.transaction():
@@ -66,11 +81,9 @@ def inspect(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> m
             conn.execute("set transaction isolation level repeatable read, read only")
         old_path = conn.execute("select pg_catalog.current_setting('search_path')").fetchone()[0]
         conn.execute("select pg_catalog.set_config('search_path', '', true)")
-        params = {"schemas": names}
-        rows = {kind: conn.execute(query(kind), params).fetchall() for kind in KINDS}
+        yield lambda sql: conn.execute(sql, {"schemas": names}).fetchall()
         if not idle:  # inside the caller's transaction: put its search_path back
             conn.execute("select pg_catalog.set_config('search_path', %s, true)", (old_path,))
-    return build(rows)
 
 
 # ---------------------------------------------------------------- rows -> model
@@ -121,8 +134,8 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
         comments[(kind, schema, parent, name)] = text
 
     tables: dict[int, dict] = {}
-    for oid, schema, name, rls_enabled, rls_forced in rows["relations"]:
-        tables[oid] = dict(schema=schema, name=name, rls_enabled=rls_enabled, rls_forced=rls_forced,
+    for oid, schema, name, rls_enabled, rls_forced, owner in rows["relations"]:
+        tables[oid] = dict(schema=schema, name=name, rls_enabled=rls_enabled, rls_forced=rls_forced, owner=owner,
                            columns=[], constraints=[], indexes=[], policies=[], triggers=[])
 
     def nested(oid: int, kind: str, obj) -> None:
@@ -167,18 +180,18 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
             policies=tuple(sorted(t["policies"], key=lambda o: o.name)),
             triggers=tuple(sorted(t["triggers"], key=lambda o: o.name)),
             rls_enabled=t["rls_enabled"], rls_forced=t["rls_forced"],
-            comment=comments.get(("table", t["schema"], t["name"], None))))
+            comment=comments.get(("table", t["schema"], t["name"], None)), owner=t["owner"]))
     out_tables.sort(key=lambda t: t.qualified_name)
 
     functions = []
     for (schema, name, identity, arg_names, arg_types, arg_modes, arg_defaults, returns, language, body,
-         volatility, security_definer, strict, config) in rows["functions"]:
+         volatility, security_definer, strict, config, owner) in rows["functions"]:
         args = tuple(m.Argument(name=n or None, type=t, default=d, mode=_ARGMODE.get(mode, mode))
                      for n, t, mode, d in zip(arg_names, arg_types, arg_modes, arg_defaults))
         functions.append(m.Function(
             schema=schema, name=name, arguments=args, returns=_returns(returns), language=language, body=body,
             volatility=volatility, security_definer=security_definer, strict=strict, config=_config(config),
-            comment=comments.get(("function", schema, None, f"{name}({identity})"))))
+            comment=comments.get(("function", schema, None, f"{name}({identity})")), owner=owner))
     functions.sort(key=lambda f: f.signature)
 
     acl: dict[tuple[str, str, str], list[str]] = {}

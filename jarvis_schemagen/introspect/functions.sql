@@ -22,7 +22,8 @@ select n.nspname as schema,
        case p.provolatile when 'i' then 'immutable' when 's' then 'stable' else 'volatile' end as volatility,
        p.prosecdef as security_definer,
        p.proisstrict as strict,
-       p.proconfig as config
+       p.proconfig as config,
+       pg_catalog.pg_get_userbyid(p.proowner) as owner
   from pg_catalog.pg_proc as p
   join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
   join pg_catalog.pg_language as l on l.oid = p.prolang

@@ -3,7 +3,8 @@ select c.oid,
        n.nspname as schema,
        c.relname as name,
        c.relrowsecurity as rls_enabled,
-       c.relforcerowsecurity as rls_forced
+       c.relforcerowsecurity as rls_forced,
+       pg_catalog.pg_get_userbyid(c.relowner) as owner
   from pg_catalog.pg_class as c
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
  where c.relkind in ('r', 'p')

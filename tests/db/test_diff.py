@@ -556,3 +556,42 @@ def test_cli_without_a_database(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     result = CliRunner().invoke(main, ["diff", "--spec", str(SPEC)])
     assert result.exit_code == 2 and "DATABASE_URL" in result.output
+
+
+# ---------------------------------------------------------------- owners and objects the model cannot describe
+
+def test_a_table_owned_by_an_api_role_is_drift(jdb, fixed):
+    change = fixed(jdb, "alter table public.user_plans owner to anon", "owner", "owner of table public.user_plans",
+                   "alter")
+    assert change.before == "anon"
+
+
+def test_a_function_owned_by_an_api_role_is_drift(jdb, fixed):
+    fixed(jdb, "alter function public.set_user_plan(uuid, text) owner to authenticated", "owner",
+          "owner of function public.set_user_plan(uuid, text)", "alter")
+
+
+def test_another_deployer_owning_the_objects_is_not_drift(jdb, run):
+    execute(jdb, "do $$ begin create role schemagen_deployer; exception when duplicate_object then null; end $$;"
+                 "alter table public.user_plans owner to schemagen_deployer;"
+                 "alter function public.reset_monthly_usage() owner to schemagen_deployer")
+    assert not run(jdb).drift
+
+
+def test_views_sequences_and_types_are_listed_as_unmanaged(jdb, run):
+    execute(jdb, "create view public.all_users as select id, email from auth.users;"
+                 "create sequence public.ticket_seq;"
+                 "create type public.mood as enum ('ok');"
+                 "create domain public.positive as integer check (value > 0);"
+                 "create materialized view public.plan_counts as select plan_type, count(*) from public.user_plans "
+                 "group by plan_type")
+    report = run(jdb)
+    assert not report.drift
+    assert {(c.kind, c.object) for c in report.unmanaged} == {
+        ("view", "public.all_users"), ("sequence", "public.ticket_seq"), ("type", "public.mood"),
+        ("domain", "public.positive"), ("materialized view", "public.plan_counts")}
+    assert "view public.all_users" in format_text(report)
+    strict = run(jdb, strict=True)
+    assert strict.drift
+    execute(jdb, format_sql(strict))
+    assert not run(jdb, strict=True).drift
