@@ -448,7 +448,7 @@ def _headline(c: Change) -> str:
         what = c.object
     status = {"add": "missing from the database", "drop": "in the database, not in the spec",
               "alter": "differs"}[c.action]
-    if c.kind == "grant":
+    if c.kind == "grant" and c.action == "alter":
         status = "differ"
     return f"{what}: {status}"
 

@@ -1,0 +1,139 @@
+"""diff's formats (text, JSON, SQL), colour rules and cache plumbing, on hand-built reports."""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+
+from jarvis_schemagen import api
+from jarvis_schemagen import diff as d
+from jarvis_schemagen import model as m
+from jarvis_schemagen.compare import compare
+from jarvis_schemagen.plan import plan
+
+USING = "(( SELECT auth.uid() AS uid) = user_id)"
+
+
+def report(strict: bool = False) -> d.DiffReport:
+    t = m.Table("public", "user_plans", migration="001", rls_enabled=True,
+                columns=(m.Column("id", "uuid", nullable=False), m.Column("plan_type", "text")),
+                policies=(m.Policy("Users can view own plan", command="select", roles=("authenticated",),
+                                   using=USING),))
+    f = m.Function("public", "touch", returns="trigger", body="begin\n  return new;\nend;", migration="001")
+    desired = m.Schema(tables=(t,), functions=(f,))
+    actual = m.Schema(
+        tables=(replace(t, migration=None, rls_enabled=False, policies=(),
+                        columns=(t.columns[0], replace(t.columns[1], type="character varying(20)"),
+                                 m.Column("hack", "text"))),
+                m.Table("public", "legacy")),
+        functions=(replace(f, migration=None, body="begin\n  return null;\nend;"),),
+        grants=(m.Grant("table", "public.user_plans", ("insert", "select"), ("anon",)),))
+    result = compare(desired, actual)
+    changes = result.changes + (result.unmanaged if strict else ())
+    return d.DiffReport(database="postgresql://app:***@db.example/app", spec="schema.yaml", changes=result.changes,
+                        unmanaged=result.unmanaged, plan=plan(changes, desired), strict=strict,
+                        warnings=["a warning"])
+
+
+def test_json_structure_is_stable_and_documented():
+    data = json.loads(d.format_json(report()))
+    assert list(data) == ["version", "drift", "strict", "database", "spec", "changes", "unmanaged", "warnings"]
+    assert data["version"] == 1 and data["drift"] is True and data["strict"] is False
+    for c in data["changes"]:
+        assert list(c) == ["kind", "object", "action", "before", "after", "destructive", "detail", "reason"]
+    by_object = {c["object"]: c for c in data["changes"]}
+    col = by_object["public.user_plans.plan_type"]
+    assert col["before"] == {"type": "character varying(20)"} and col["after"] == {"type": "text"}
+    assert col["detail"] == ["type"]
+    grant = by_object["privileges on table public.user_plans to anon"]
+    assert grant["action"] == "drop" and grant["before"]["privileges"] == ["insert", "select"]
+    assert grant["after"] is None
+    pol = by_object['policy "Users can view own plan" on public.user_plans']
+    assert pol["action"] == "add" and pol["after"]["using"] == USING and "migration" not in pol["after"]
+    assert by_object["public.user_plans"]["kind"] == "rls"
+    assert by_object["public.user_plans"]["after"] == {"enabled": True}
+    hack = by_object["public.user_plans.hack"]
+    assert hack["destructive"] is True and hack["reason"].startswith("drops column")
+    assert data["unmanaged"] == [{"kind": "table", "object": "public.legacy"}]
+    assert data["warnings"] == ["a warning"]
+
+
+def test_strict_counts_unmanaged_objects():
+    assert not replace(report(), changes=()).drift
+    assert replace(report(strict=True), changes=()).drift
+    assert replace(report(strict=True), changes=()).exit_code == 1
+    assert replace(report(), changes=()).exit_code == 0
+
+
+def test_text_groups_by_object_and_names_everything():
+    text = d.format_text(report())
+    assert text.startswith("Drift: 6 differences between schema.yaml and postgresql://app:***@db.example/app, "
+                           "1 of them destructive to fix.")
+    assert "\npublic.touch()\n  ~ function public.touch(): differs\n" in text
+    assert "        -  return null;\n        +  return new;\n" in text
+    assert "\npublic.user_plans\n" in text
+    assert "  + policy \"Users can view own plan\" on public.user_plans: missing from the database" in text
+    assert "  - column public.user_plans.hack: in the database, not in the spec  [destructive to fix]" in text
+    assert "      type: database character varying(20); spec text" in text
+    assert "  - privileges on table public.user_plans to anon: in the database, not in the spec\n" \
+           "      database grants insert, select; spec grants none" in text
+    assert "Unmanaged: in the database, never mentioned by the spec (drift only with --strict):\n" \
+           "  ? table public.legacy" in text
+    assert "\033[" not in text
+
+
+def test_no_drift_text():
+    text = d.format_text(replace(report(), changes=(), unmanaged=()))
+    assert text == "No drift: postgresql://app:***@db.example/app matches schema.yaml.\n"
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert d.use_color(Tty()) is True
+    assert d.use_color(io.StringIO()) is False
+    monkeypatch.setenv("NO_COLOR", "")
+    assert d.use_color(Tty()) is False
+    assert "\033[32m+\033[0m" in d.format_text(report(), color=True)
+
+
+def test_sql_header_and_destructive_markers():
+    text = d.format_sql(report())
+    assert text.startswith("-- schemagen diff: statements that bring postgresql://app:***@db.example/app to "
+                           "schema.yaml.\n")
+    assert "1 unmanaged object(s) are left alone" in text
+    assert "-- destructive: drops column public.user_plans.hack" in text
+    assert "drop table" not in text
+    strict = d.format_sql(report(strict=True))
+    assert '-- destructive: drops table public.legacy and all its rows\ndrop table "public"."legacy";' in strict
+
+
+def test_model_round_trips_through_the_cache_format():
+    spec = api.load_default_spec()
+    data = json.loads(json.dumps(d.to_jsonable(spec)))
+    back = d.from_jsonable(data)
+    assert back == spec
+    owned = replace(spec.tables[0], owner="postgres")
+    assert d.from_jsonable(d.to_jsonable(owned)).owner == "postgres"
+
+
+def test_cache_key_depends_on_sql_versions_and_schemas():
+    base = d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base == d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base != d.cache_key("assumed", {"001_a.sql": "y"}, ["public"], 15, 15)
+    assert base != d.cache_key("assumed2", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 16, 15)
+    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 16)
+    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public", "auth"], 15, 15)
+
+
+def test_unreadable_cache_entries_are_misses(tmp_path):
+    bad = tmp_path / "shadow-x.json"
+    bad.write_text("{not json")
+    assert d._cache_read(bad) is None
+    bad.write_text(json.dumps({"format": 999, "model": {}}))
+    assert d._cache_read(bad) is None
+    assert d._cache_read(tmp_path / "missing.json") is None
