@@ -1,4 +1,4 @@
-"""diff's formats (text, JSON, SQL), colour rules and cache plumbing, on hand-built reports."""
+"""diff.py: the report formats (text, JSON, SQL), colour rules and cache plumbing, on hand-built reports.
 from __future__ import annotations
 
 import io
@@ -9,7 +9,6 @@ from jarvis_schemagen import api
 from jarvis_schemagen import diff as d
 from jarvis_schemagen import model as m
 from jarvis_schemagen.compare import compare
-from jarvis_schemagen.plan import plan
 
 USING = "(( SELECT auth.uid() AS uid) = user_id)"
 
@@ -29,10 +28,8 @@ def report(strict: bool = False) -> d.DiffReport:
         functions=(replace(f, migration=None, body="begin\n  return null;\nend;"),),
         grants=(m.Grant("table", "public.user_plans", ("insert", "select"), ("anon",)),))
     result = compare(desired, actual)
-    changes = result.changes + (result.unmanaged if strict else ())
     return d.DiffReport(database="postgresql://app:***@db.example/app", spec="schema.yaml", changes=result.changes,
-                        unmanaged=result.unmanaged, plan=plan(changes, desired), strict=strict,
-                        warnings=["a warning"])
+                        unmanaged=result.unmanaged, strict=strict, warnings=["a warning"], desired=desired)
 
 
 def test_json_structure_is_stable_and_documented():
@@ -134,6 +131,27 @@ def test_unreadable_cache_entries_are_misses(tmp_path):
     bad = tmp_path / "shadow-x.json"
     bad.write_text("{not json")
     assert d._cache_read(bad) is None
-    bad.write_text(json.dumps({"format": 999, "model": {}}))
+    bad.write_text(json.dumps({"format": 999, "value": {}}))
+    assert d._cache_read(bad) is None
+    bad.write_text(json.dumps({"format": d.CACHE_FORMAT, "value": {"@": "NoSuchClass"}}))
     assert d._cache_read(bad) is None
     assert d._cache_read(tmp_path / "missing.json") is None
+
+
+def test_the_cached_desired_state_round_trips():
+    from jarvis_schemagen.compare import Scope, annotate, spec_schemas
+
+    spec = api.load_default_spec()
+    desired = d.Desired(model=annotate(spec, spec), scope=Scope.of(spec), schemas=tuple(spec_schemas(spec)))
+    back = d.from_jsonable(json.loads(json.dumps(d.to_jsonable(desired))))
+    assert back == desired
+    assert back.scope.acl_roles[("table", "public.user_plans")] == frozenset({"anon", "authenticated"})
+
+
+def test_spec_cache_key_follows_the_file_and_the_code(monkeypatch):
+    key = d.spec_cache_key("schema.yaml", b"x", 15, 15)
+    assert key == d.spec_cache_key("other/schema.yaml", b"x", 15, 15)
+    assert key != d.spec_cache_key("schema.yaml", b"y", 15, 15)
+    assert key != d.spec_cache_key("jarvis.yaml", b"x", 15, 15)  # the name is rendered into the SQL
+    monkeypatch.setattr(d, "_CODE_FINGERPRINT", ["another version of the tool"])
+    assert key != d.spec_cache_key("schema.yaml", b"x", 15, 15)
