@@ -203,17 +203,25 @@ def normalize_body(body: str | None) -> str:
     return "\n".join(line.rstrip() for line in (body or "").splitlines()).rstrip()
 
 
+_STATE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _state_fields(cls: type) -> tuple[str, ...]:
+    names = _STATE_FIELDS.get(cls)
+    if names is None:
+        names = _STATE_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.compare and f.name not in _NOT_STATE)
+    return names
+
+
 def differing_fields(desired, actual, only: Iterable[str] | None = None) -> tuple[str, ...]:
     """Names of the state fields that differ between two objects of one class."""
     out = []
-    for f in fields(desired):
-        if f.name in _NOT_STATE or not f.compare or (only is not None and f.name not in only):
+    for name in _state_fields(type(desired)):
+        if only is not None and name not in only:
             continue
-        a, b = getattr(desired, f.name), getattr(actual, f.name)
-        if f.name == "body":
-            a, b = normalize_body(a), normalize_body(b)
-        if a != b:
-            out.append(f.name)
+        a, b = getattr(desired, name), getattr(actual, name)
+        if a != b and (name != "body" or normalize_body(a) != normalize_body(b)):
+            out.append(name)
     return tuple(out)
 
 
@@ -262,17 +270,19 @@ class _Out:
 
 
 def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
-            unmodelled: Iterable[tuple[str, str, str]] = ()) -> Comparison:
+            unmodelled: Iterable[tuple[str, str, str]] = (), scope: "Scope | None" = None) -> Comparison:
     """Every difference between ``desired`` and ``actual``.
 
     With ``spec``, ownership (managed or assumed) comes from it (see ``annotate``); without,
     ``desired``'s own flags are used (a hand-built model in tests, or the spec model itself).
     ``unmodelled``: (kind, schema, name) of the database's objects the model cannot describe
     (views, sequences, types...); those in managed schemas are listed as unmanaged.
+    ``scope``: with an already annotated ``desired`` (a cached one), the spec's scope; no ``spec`` then.
     """
-    if spec is not None:
-        desired = annotate(desired, spec)
-    scope = Scope.of(spec if spec is not None else desired)
+    if scope is None:
+        if spec is not None:
+            desired = annotate(desired, spec)
+        scope = Scope.of(spec if spec is not None else desired)
     out = _Out()
     _compare_roles(desired.roles, actual, out)
     _compare_namespaces(desired, actual, out)

@@ -23,14 +23,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import model as m
-from .compare import Change, Rls, annotate, compare, spec_schemas
+from .compare import Change, Rls, Scope, annotate, compare, spec_schemas
 from .errors import DatabaseError, UsageError
-from .plan import Plan, plan
 
-CACHE_FORMAT = 1
+if TYPE_CHECKING:
+    from .plan import Plan
+
+CACHE_FORMAT = 2
 JSON_VERSION = 1
 
 
@@ -42,10 +44,10 @@ class DiffReport:
     spec: str
     changes: tuple[Change, ...]
     unmanaged: tuple[Change, ...]
-    plan: Plan
     strict: bool = False
     warnings: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # cache hit/miss, seconds per stage
+    desired: m.Schema | None = None  # the spec as PostgreSQL stores it, with ownership flags
 
     @property
     def drift(self) -> bool:
@@ -59,44 +61,92 @@ class DiffReport:
     def destructive(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.destructive)
 
+    @property
+    def plan(self) -> Plan:
+        """The statements that fix the drift (unmanaged objects are dropped only in strict mode)."""
+        if "_plan" not in self.__dict__:
+            from .plan import plan
+
+            self.__dict__["_plan"] = plan(self.changes + (self.unmanaged if self.strict else ()), self.desired)
+        return self.__dict__["_plan"]
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a diff compares a database with: the normalised, annotated spec and its scope."""
+
+    model: m.Schema  # shadow-introspected, with the spec's ownership flags
+    scope: Scope
+    schemas: tuple[str, ...]  # the schemas to inspect
+
 
 def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str | None = None,
          strict: bool = False, use_cache: bool = True, cache_dir: str | Path | None = None,
          connect_timeout: int = 10) -> DiffReport:
     """Compare the database at ``target_url`` with the spec; raises SchemagenError subclasses on failure."""
-    from .api import assumed_objects_sql, load_spec, render_migrations
+    from .pg import connect
 
     if not target_url:
         raise UsageError("no database to compare: pass --db URL or set DATABASE_URL")
     stats: dict[str, Any] = {}
     t0 = time.perf_counter()
+    spec_bytes = _read_spec(spec_path)
+    warnings: list[str] = []
+    with connect(target_url, connect_timeout=connect_timeout) as conn:
+        target_major = conn.info.server_version // 10000
+        shadow_major = shadow_major_version(shadow_url, connect_timeout)
+        if shadow_major != target_major:
+            warnings.append(f"the shadow database runs PostgreSQL {shadow_major} but the target runs "
+                            f"{target_major}: expressions may print differently and show up as drift; pass "
+                            f"--shadow-db with a PostgreSQL {target_major} server")
+        desired = _desired(spec_path, spec_bytes, target_major, shadow_major, shadow_url, use_cache, cache_dir,
+                           connect_timeout, stats)
+        stats["spec_seconds"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        actual, unmodelled = _inspect(conn, list(desired.schemas), target_url)
+        stats["inspect_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = compare(desired.model, actual, unmodelled=unmodelled, scope=desired.scope)
+    stats["compare_seconds"] = time.perf_counter() - t
+    stats["total_seconds"] = time.perf_counter() - t0
+    return DiffReport(database=mask_url(target_url), spec=str(spec_path), changes=result.changes,
+                      unmanaged=result.unmanaged, strict=strict, warnings=warnings, stats=stats,
+                      desired=desired.model)
+
+
+def _read_spec(spec_path) -> bytes:
+    try:
+        return Path(spec_path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"spec file not found: {spec_path} (use --spec PATH)") from None
+    except IsADirectoryError:
+        raise UsageError(f"spec path is a directory, not a file: {spec_path}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read spec file {spec_path}: {e.strerror}") from None
+
+
+def _desired(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int, shadow_url: str | None,
+             use_cache: bool, cache_dir, timeout: int, stats: dict) -> Desired:
+    """The desired state, from the fast cache (keyed by the spec file's bytes and this tool's code: no
+    YAML parsing, no rendering) or else by loading the spec and normalising it (see ``_desired_model``)."""
+    from .api import assumed_objects_sql, load_spec, render_migrations
+
+    fast = _cache_path(cache_dir, "spec-" + spec_cache_key(spec_path, spec_bytes, target_major, shadow_major))
+    if use_cache:
+        cached = _cache_read(fast)
+        if isinstance(cached, Desired):
+            stats["cache"] = "hit"
+            return cached
     spec = load_spec(spec_path)
     files = render_migrations(spec)
     assumed = assumed_objects_sql(spec)
     schemas = spec_schemas(spec)
-    stats["load_seconds"] = time.perf_counter() - t0
-    warnings: list[str] = []
-
-    from .pg import connect
-
-    with connect(target_url, connect_timeout=connect_timeout) as conn:
-        target_major = conn.info.server_version // 10000
-        t = time.perf_counter()
-        desired = _desired_model(assumed, files, schemas, target_major, shadow_url, use_cache, cache_dir,
-                                 connect_timeout, warnings, stats)
-        stats["shadow_seconds"] = time.perf_counter() - t
-        t = time.perf_counter()
-        actual, unmodelled = _inspect(conn, schemas, target_url)
-        stats["inspect_seconds"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    result = compare(desired, actual, spec, unmodelled)
-    changes = result.changes + (result.unmanaged if strict else ())
-    the_plan = plan(changes, annotate(desired, spec))
-    stats["compare_seconds"] = time.perf_counter() - t
-    stats["total_seconds"] = time.perf_counter() - t0
-    return DiffReport(database=mask_url(target_url), spec=str(spec_path), changes=result.changes,
-                      unmanaged=result.unmanaged, plan=the_plan, strict=strict, warnings=warnings, stats=stats)
+    raw = _desired_model(assumed, files, schemas, target_major, shadow_major, shadow_url, use_cache, cache_dir,
+                         timeout, stats)
+    desired = Desired(model=annotate(raw, spec), scope=Scope.of(spec), schemas=tuple(schemas))
+    if use_cache:
+        _cache_write(fast, desired)
+    return desired
 
 
 # ---------------------------------------------------------------- connections
@@ -155,24 +205,21 @@ def shadow_major_version(shadow_url: str | None, timeout: int = 10) -> int:
     return int(found.group(1))
 
 
-def _desired_model(assumed: str, files: dict[str, str], schemas: list[str], target_major: int,
-                   shadow_url: str | None, use_cache: bool, cache_dir, timeout: int, warnings: list[str],
-                   stats: dict) -> m.Schema:
-    shadow_major = shadow_major_version(shadow_url, timeout)
-    if shadow_major != target_major:
-        warnings.append(f"the shadow database runs PostgreSQL {shadow_major} but the target runs {target_major}: "
-                        "expressions may print differently and show up as drift; pass --shadow-db with a "
-                        f"PostgreSQL {target_major} server")
+def _desired_model(assumed: str, files: dict[str, str], schemas: list[str], target_major: int, shadow_major: int,
+                   shadow_url: str | None, use_cache: bool, cache_dir, timeout: int, stats: dict) -> m.Schema:
+    """The spec as PostgreSQL stores it (no ownership flags), cached by the rendered SQL."""
     key = cache_key(assumed, files, schemas, target_major, shadow_major)
-    path = _cache_path(cache_dir, key) if use_cache else None
-    if path is not None:
+    path = _cache_path(cache_dir, "shadow-" + key)
+    if use_cache:
         model = _cache_read(path)
-        if model is not None:
-            stats["cache"] = "hit"
+        if isinstance(model, m.Schema):
+            stats["cache"] = "sql-hit"
             return model
     stats["cache"] = "miss" if use_cache else "off"
+    t = time.perf_counter()
     model, _ = normalise(assumed, files, schemas, shadow_url, timeout)
-    if path is not None:
+    stats["shadow_seconds"] = time.perf_counter() - t
+    if use_cache:
         _cache_write(path, model)
     return model
 
@@ -241,6 +288,7 @@ def _apply_and_inspect(url: str, assumed: str, files: dict[str, str], schemas: l
 # ---------------------------------------------------------------- cache
 
 _MODEL_CLASSES = {name: cls for name, cls in vars(m).items() if isinstance(cls, type) and is_dataclass(cls)}
+_CACHE_CLASSES = dict(_MODEL_CLASSES, Desired=Desired)
 
 
 def model_fingerprint() -> str:
@@ -249,13 +297,42 @@ def model_fingerprint() -> str:
 
 
 def cache_key(assumed: str, files: dict[str, str], schemas: list[str], target_major: int, shadow_major: int) -> str:
+    """The key of a normalised spec: the rendered SQL, both servers' major versions, the catalog queries."""
     from .introspect import queries_fingerprint
 
     h = hashlib.sha256()
     for part in (f"format {CACHE_FORMAT}", f"target {target_major}", f"shadow {shadow_major}", model_fingerprint(),
-                 queries_fingerprint(),
-                 "\0".join(schemas), assumed, *[f"{name}\0{text}" for name, text in files.items()]):
+                 queries_fingerprint(), "\0".join(schemas), assumed,
+                 *[f"{name}\0{text}" for name, text in files.items()]):
         h.update(part.encode("utf-8"))
+        h.update(b"\0\0")
+    return h.hexdigest()
+
+
+_CODE_FINGERPRINT: list[str] = []
+
+
+def code_fingerprint() -> str:
+    """A hash of this tool's own code, queries and templates: what turns spec bytes into SQL and models."""
+    if not _CODE_FINGERPRINT:
+        h = hashlib.sha256()
+        package = Path(__file__).resolve().parent
+        # installed, the templates are a subpackage; in a checkout they sit next to the package
+        roots = [package] + [d for d in (package.parent / "templates",) if d.is_dir()]
+        for root in roots:
+            for p in sorted(x for x in root.rglob("*") if x.suffix in (".py", ".sql", ".j2") and x.is_file()):
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+        _CODE_FINGERPRINT.append(h.hexdigest())
+    return _CODE_FINGERPRINT[0]
+
+
+def spec_cache_key(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int) -> str:
+    """The key of a spec file as a whole: its bytes and name (rendered into the SQL) and the code."""
+    h = hashlib.sha256()
+    for part in (f"format {CACHE_FORMAT}".encode(), f"target {target_major} shadow {shadow_major}".encode(),
+                 code_fingerprint().encode(), Path(spec_path).name.encode(), spec_bytes):
+        h.update(part)
         h.update(b"\0\0")
     return h.hexdigest()
 
@@ -267,12 +344,15 @@ def cache_dir_default() -> Path:
     return Path(base) / "schemagen"
 
 
-def _cache_path(cache_dir, key: str) -> Path:
-    return Path(cache_dir) / f"shadow-{key}.json" if cache_dir else cache_dir_default() / f"shadow-{key}.json"
+def _cache_path(cache_dir, name: str) -> Path:
+    return (Path(cache_dir) if cache_dir else cache_dir_default()) / f"{name}.json"
 
 
 def to_jsonable(obj) -> Any:
     """A model object as plain JSON data, tagged with its class (positions left out)."""
+    if isinstance(obj, Scope):
+        return {"@": "Scope", "managed_schemas": sorted(obj.managed_schemas),
+                "acl_roles": [[on, name, sorted(roles)] for (on, name), roles in sorted(obj.acl_roles.items())]}
     if is_dataclass(obj) and not isinstance(obj, type):
         out = {"@": type(obj).__name__}
         for f in fields(obj):
@@ -286,29 +366,45 @@ def to_jsonable(obj) -> Any:
 
 def from_jsonable(data) -> Any:
     if isinstance(data, dict):
-        cls = _MODEL_CLASSES[data["@"]]
+        tag = data["@"]
+        if tag == "Scope":
+            return Scope(frozenset(data["managed_schemas"]),
+                         {(on, name): frozenset(roles) for on, name, roles in data["acl_roles"]})
+        cls = _CACHE_CLASSES[tag]
         return cls(**{k: from_jsonable(v) for k, v in data.items() if k != "@"})
     if isinstance(data, list):
         return tuple(from_jsonable(x) for x in data)
     return data
 
 
-def _cache_read(path: Path) -> m.Schema | None:
+def _object_hook(d: dict) -> Any:
+    """json.loads hook building model objects bottom-up (several times faster than a second pass)."""
+    tag = d.pop("@", None)
+    if tag is None:
+        return d
+    if tag == "Scope":
+        return Scope(frozenset(d["managed_schemas"]), {(on, name): frozenset(r) for on, name, r in d["acl_roles"]})
+    for k, v in d.items():
+        if type(v) is list:
+            d[k] = tuple(tuple(x) if type(x) is list else x for x in v)
+    return _CACHE_CLASSES[tag](**d)
+
+
+def _cache_read(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=_object_hook)
         if data.get("format") != CACHE_FORMAT:
             return None
-        model = from_jsonable(data["model"])
-        return model if isinstance(model, m.Schema) else None
-    except (OSError, ValueError, KeyError, TypeError):
+        return data["value"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, unreadable or from another version: a miss
 
 
-def _cache_write(path: Path, model: m.Schema) -> None:
+def _cache_write(path: Path, value) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "model": to_jsonable(model)}), encoding="utf-8")
+        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "value": to_jsonable(value)}), encoding="utf-8")
         tmp.replace(path)
     except OSError:
         pass  # a cache that cannot be written only costs time

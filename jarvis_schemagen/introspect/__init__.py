@@ -79,11 +79,14 @@ def _snapshot(conn: psycopg.Connection, schemas):
     with conn.transaction():
         if idle:
             conn.execute("set transaction isolation level repeatable read, read only")
-        old_path = conn.execute("select pg_catalog.current_setting('search_path')").fetchone()[0]
-        conn.execute("select pg_catalog.set_config('search_path', '', true)")
+        # an empty search_path: names outside pg_catalog print qualified; no JIT for catalog queries
+        old = conn.execute("select pg_catalog.current_setting('search_path'), pg_catalog.current_setting('jit'),"
+                           " pg_catalog.set_config('search_path', '', true), pg_catalog.set_config('jit', 'off', true)"
+                           ).fetchone()
         yield lambda sql: conn.execute(sql, {"schemas": names}).fetchall()
-        if not idle:  # inside the caller's transaction: put its search_path back
-            conn.execute("select pg_catalog.set_config('search_path', %s, true)", (old_path,))
+        if not idle:  # inside the caller's transaction: put its settings back
+            conn.execute("select pg_catalog.set_config('search_path', %s, true), pg_catalog.set_config('jit', %s, true)",
+                         (old[0], old[1]))
 
 
 # ---------------------------------------------------------------- rows -> model
@@ -114,16 +117,16 @@ def _trigger_timing(tgtype: int) -> str:
     return "before" if tgtype & _TG_BEFORE else "after"
 
 
-def _index_keys(nkeys: int, defs: list[str], attnames: list[str | None], options: list[int],
-                opclasses: list[str | None]) -> tuple[m.IndexKey, ...]:
+def _index_keys(nkeys: int, exprs: list[str | None] | None, attnames: list[str | None], options: list[int],
+                opclasses: list[str | None] | None) -> tuple[m.IndexKey, ...]:
     keys = []
     for k in range(nkeys):
         opt = options[k] or 0
         desc, nulls_first = bool(opt & 1), bool(opt & 2)
         nulls = "last" if desc and not nulls_first else "first" if nulls_first and not desc else None
         column = attnames[k]
-        keys.append(m.IndexKey(expression=column if column is not None else defs[k], descending=desc, nulls=nulls,
-                               is_column=column is not None, opclass=opclasses[k] if k < len(opclasses) else None))
+        keys.append(m.IndexKey(expression=column if column is not None else exprs[k], descending=desc, nulls=nulls,
+                               is_column=column is not None, opclass=opclasses[k] if opclasses else None))
     return tuple(keys)
 
 
@@ -147,20 +150,28 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
         t = tables.get(oid)
         return comments.get((kind, t["schema"], t["name"], name)) if t else None
 
-    for oid, name, type_, nullable, default, identity, generated in rows["columns"]:
+    attname: dict[tuple[int, int], str] = {}
+
+    def names(oid: int, attnums) -> tuple:
+        return tuple(attname.get((oid, n)) for n in attnums or ())
+
+    for oid, name, attnum, type_, nullable, default, identity, generated in rows["columns"]:
+        attname[(oid, attnum)] = name
         nested(oid, "columns", m.Column(name=name, type=type_, nullable=nullable, default=default, identity=identity,
                                         generated=generated, comment=note("column", oid, name)))
-    for (oid, name, contype, columns, expression, ref_table, ref_columns, on_delete, on_update,
+    for (oid, name, contype, conkey, expression, ref_table, ref_oid, confkey, ref_names, on_delete, on_update,
          deferrable) in rows["constraints"]:
         fk = contype == "f"
+        ref_columns = (tuple(ref_names) if ref_names is not None else names(ref_oid, confkey)) if fk else ()
         nested(oid, "constraints", m.Constraint(
-            name=name, kind=_CONTYPE[contype], columns=tuple(columns) if contype != "c" else (),
-            expression=expression, ref_table=ref_table if fk else None, ref_columns=tuple(ref_columns) if fk else (),
+            name=name, kind=_CONTYPE[contype], columns=names(oid, conkey) if contype != "c" else (),
+            expression=expression, ref_table=ref_table if fk else None, ref_columns=ref_columns,
             on_delete=_ON_ACTION.get(on_delete) if fk else None, on_update=_ON_ACTION.get(on_update) if fk else None,
             deferrable=deferrable, comment=note("constraint", oid, name)))
-    for oid, name, method, unique, nkeys, defs, attnames, options, opclasses, where in rows["indexes"]:
+    for oid, name, method, unique, nkeys, attnums, exprs, options, opclasses, where in rows["indexes"]:
+        attnames = [attname.get((oid, n)) if n else None for n in attnums]
         nested(oid, "indexes", m.Index(
-            name=name, keys=_index_keys(nkeys, defs, attnames, options, opclasses), unique=unique, method=method,
+            name=name, keys=_index_keys(nkeys, exprs, attnames, options, opclasses), unique=unique, method=method,
             where=where, include=tuple(a for a in attnames[nkeys:] if a is not None), comment=note("index", oid, name)))
     for oid, name, command, roles, permissive, using, with_check in rows["policies"]:
         nested(oid, "policies", m.Policy(name=name, command=command, roles=tuple(roles), permissive=permissive,
@@ -168,7 +179,7 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     for oid, name, tgtype, function, update_columns, when, enabled in rows["triggers"]:
         nested(oid, "triggers", m.Trigger(
             name=name, function=function, timing=_trigger_timing(tgtype), events=_trigger_events(tgtype),
-            for_each="row" if tgtype & _TG_ROW else "statement", update_columns=tuple(update_columns),
+            for_each="row" if tgtype & _TG_ROW else "statement", update_columns=names(oid, update_columns),
             when=when, comment=note("trigger", oid, name), enabled=enabled in ("O", "A")))
 
     out_tables = []

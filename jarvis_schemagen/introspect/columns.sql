@@ -1,6 +1,7 @@
 -- Columns of every inspected table, in attribute order. Types and expressions as PostgreSQL prints them.
 select a.attrelid as table_oid,
        a.attname as name,
+       a.attnum,
        pg_catalog.format_type(a.atttypid, a.atttypmod) as type,
        not a.attnotnull as nullable,
        case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as "default",

@@ -1,18 +1,20 @@
 -- Primary key, unique, foreign key, check and exclusion constraints of the inspected tables.
+-- Column numbers (conkey, confkey) are mapped to names by the caller from the columns query;
+-- only a foreign key to a table outside the inspected schemas gets its column names here.
 select con.conrelid as table_oid,
        con.conname as name,
        con.contype as type,
-       array(select a.attname
-               from unnest(con.conkey) with ordinality as k(attnum, ord)
-               join pg_catalog.pg_attribute as a on a.attrelid = con.conrelid and a.attnum = k.attnum
-              order by k.ord) as columns,
+       con.conkey as columns,
        case when con.contype = 'c' then pg_catalog.pg_get_expr(con.conbin, con.conrelid)
             when con.contype = 'x' then pg_catalog.pg_get_constraintdef(con.oid) end as expression,
        rn.nspname || '.' || rc.relname as ref_table,
-       array(select a.attname
-               from unnest(con.confkey) with ordinality as k(attnum, ord)
-               join pg_catalog.pg_attribute as a on a.attrelid = con.confrelid and a.attnum = k.attnum
-              order by k.ord) as ref_columns,
+       con.confrelid as ref_oid,
+       con.confkey as ref_columns,
+       case when con.contype = 'f' and rn.nspname <> all(%(schemas)s) then
+            array(select a.attname
+                    from unnest(con.confkey) with ordinality as k(attnum, ord)
+                    join pg_catalog.pg_attribute as a on a.attrelid = con.confrelid and a.attnum = k.attnum
+                   order by k.ord) end as ref_column_names,
        con.confdeltype as on_delete,
        con.confupdtype as on_update,
        con.condeferrable as deferrable

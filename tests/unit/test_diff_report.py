@@ -1,4 +1,4 @@
-"""diff.py: the report formats (text, JSON, SQL), colour rules and cache plumbing, on hand-built reports.
+"""diff.py: the report formats (text, JSON, SQL), colour rules and cache plumbing, on hand-built reports."""
 from __future__ import annotations
 
 import io

@@ -1,0 +1,228 @@
+"""Benchmark: `schemagen diff` and introspection against pg_dump --schema-only (and migra).
+
+    python bench/bench_diff.py            # N = 100 and 1000 tables
+    python bench/bench_diff.py 100 3000
+
+For each N, a synthetic spec (every table: 8 columns with identity pk, a foreign key to the
+previous table, a check, a unique, a default; 2 indexes, one partial; RLS with a policy; an
+updated_at trigger; revoke/grant; plus N/10 SECURITY DEFINER functions with grants) is rendered
+and applied to a database on a throwaway cluster (pg.TempCluster). Then, on that database:
+
+- ``schemagen diff`` end to end, as a subprocess (Python start-up, spec load and render, cache
+  key, one introspection of the target, compare, report), with a warm shadow cache;
+  it must report no drift;
+- introspection alone (connect + ``introspect.inspect``), in process;
+- the reference, in the same run: ``pg_dump --schema-only`` of the same database (the
+  server's own pg_dump), and ``migra`` comparing the database with a clone of itself when it
+  is installed (``MIGRA=/path/to/migra`` or on PATH; it needs psycopg2).
+
+Each figure is the best of several runs. Targets (issue #4): introspection of 1000 tables no
+slower than pg_dump --schema-only; the whole diff with a warm cache under 2x pg_dump.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from jarvis_schemagen import api, pg  # noqa: E402
+from jarvis_schemagen.compare import spec_schemas  # noqa: E402
+from jarvis_schemagen.diff import diff  # noqa: E402
+from jarvis_schemagen.introspect import inspect  # noqa: E402
+
+
+def synthetic_spec(n: int) -> str:
+    out = [
+        "version: 1",
+        "migrations:",
+        '  "001": create_tables',
+        '  "002": create_functions',
+        "roles:",
+        "  anon: {assumed: true}",
+        "  authenticated: {assumed: true}",
+        "  service_role: {assumed: true, bypassrls: true}",
+        "schemas:",
+        "  public: {assumed: true}",
+        "  auth: {assumed: true}",
+        "functions:",
+        "  auth.uid:",
+        "    assumed: true",
+        "    returns: uuid",
+        "    language: sql",
+        "    volatility: stable",
+        "    body: select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid",
+        "  public.touch:",
+        '    migration: "002"',
+        "    returns: trigger",
+        '    set: {search_path: ""}',
+        "    body: |",
+        "      begin new.updated_at := now(); return new; end;",
+    ]
+    for k in range(max(1, n // 10)):
+        t = f"t{k * 10:05d}"
+        out += [
+            f"  public.count_{t}:",
+            '    migration: "002"',
+            "    arguments:",
+            "      - {name: p_owner, type: uuid}",
+            "      - {name: p_limit, type: integer, default: '100'}",
+            "    returns: bigint",
+            "    volatility: stable",
+            "    security_definer: true",
+            '    set: {search_path: ""}',
+            "    body: |",
+            "      begin",
+            f"        return (select count(*) from public.{t} as x where x.owner_id = p_owner limit p_limit);",
+            "      end;",
+            "    grants:",
+            "      - {revoke: [execute], from: [public, anon]}",
+            "      - {grant: [execute], to: [authenticated]}",
+        ]
+    out.append("tables:")
+    for i in range(n):
+        t = f"t{i:05d}"
+        out += [
+            f"  public.{t}:",
+            '    migration: "001"',
+            f"    comment: Synthetic table {i}.",
+            "    rls: true",
+            "    columns:",
+            "      id: {type: bigint, identity: always, primary_key: true}",
+            "      owner_id: {type: uuid, nullable: false}",
+            f"      parent_id: {{type: bigint, references: public.t{i - 1:05d}}}" if i else "      parent_id: bigint",
+            "      name: {type: text, nullable: false, check: length(name) < 200}",
+            "      code: {type: text, unique: true}",
+            '      amount: {type: "numeric(12,2)", nullable: false, default: "0"}',
+            "      created_at: {type: timestamptz, nullable: false, default: now()}",
+            "      updated_at: {type: timestamptz, nullable: false, default: now()}",
+            "    indexes:",
+            f"      {t}_owner_created_idx: {{columns: [owner_id, created_at desc]}}",
+            f"      {t}_parent_idx: {{columns: [parent_id], where: parent_id is not null}}",
+            "    policies:",
+            "      Owners read:",
+            "        command: select",
+            "        roles: [authenticated]",
+            "        using: (select auth.uid()) = owner_id",
+            "    triggers:",
+            f"      {t}_touch:",
+            '        migration: "002"',
+            "        timing: before",
+            "        events: [update]",
+            "        function: public.touch",
+            "    grants:",
+            "      - {revoke: [all], from: [anon]}",
+            "      - {grant: [select], to: [authenticated]}",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def find_migra() -> str | None:
+    return os.environ.get("MIGRA") or shutil.which("migra")
+
+
+def sqlalchemy_url(cluster: pg.TempCluster, db: str) -> str:
+    return f"postgresql+psycopg2://postgres@/{db}?host={cluster.dir}&port={cluster.port}"
+
+
+def main(sizes: list[int]) -> int:
+    migra = find_migra()
+    ok = True
+    work = Path(tempfile.mkdtemp(prefix="schemagen-bench-"))
+    cache = work / "cache"
+    exe = Path(sys.executable).with_name("schemagen")
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen"]
+    with pg.TempCluster() as cluster:
+        pg_dump = str(cluster.bin_dir / "pg_dump")
+        print(f"PostgreSQL {cluster.major_version} (throwaway cluster), pg_dump: {pg_dump}")
+        print(f"migra: {migra or 'not installed (pip install migra psycopg2-binary; set MIGRA=path)'}")
+        header = (f"{'tables':>6} {'diff warm':>10} {'diff cold':>10} {'introspect':>11} {'pg_dump -s':>11} "
+                  f"{'introspect/dump':>16} {'diff/dump':>10} {'migra':>8}")
+        rows = []
+        for n in sizes:
+            text = synthetic_spec(n)
+            spec_path = work / f"spec_{n}.yaml"
+            spec_path.write_text(text)
+            spec = api.load_spec(spec_path)
+            db = f"bench_{n}"
+            pg.create_database(cluster.url, db)
+            url = cluster.url_for(db)
+            t0 = time.perf_counter()
+            with psycopg.connect(url) as conn:
+                conn.execute(api.assumed_objects_sql(spec))
+                for sql in api.render_migrations(spec).values():
+                    conn.execute(sql)
+                conn.commit()
+            setup = time.perf_counter() - t0
+            # cold: shadow database on the same cluster, nothing cached
+            t0 = time.perf_counter()
+            cold_report = diff(url, spec_path, shadow_url=cluster.url, cache_dir=cache)
+            cold = time.perf_counter() - t0
+            assert not cold_report.drift, "the synthetic database drifted from its own spec"
+            env = dict(os.environ, SCHEMAGEN_CACHE_DIR=str(cache))
+            cmd = cli + ["diff", "--db", url, "--spec", str(spec_path), "--shadow-db", cluster.url]
+
+            def run_cli():
+                r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise SystemExit(f"schemagen diff exited {r.returncode}:\n{r.stdout}{r.stderr}")
+
+            warm = best_of(run_cli, 3)
+            schemas = spec_schemas(spec)
+
+            def introspect_once():
+                with psycopg.connect(url, autocommit=True) as conn:
+                    inspect(conn, schemas)
+
+            intro = best_of(introspect_once, 5)
+            dump = best_of(lambda: subprocess.run([pg_dump, "--schema-only", "-f", os.devnull, "-d", url],
+                                                  check=True, capture_output=True), 3)
+            migra_t = None
+            if migra:
+                clone = f"bench_{n}_clone"
+                pg.create_database(cluster.url, clone, template=db)
+                a, b = sqlalchemy_url(cluster, db), sqlalchemy_url(cluster, clone)
+                r = subprocess.run([migra, "--unsafe", "--with-privileges", a, b], capture_output=True, text=True)
+                if r.returncode in (0, 2):
+                    migra_t = best_of(lambda: subprocess.run([migra, "--unsafe", "--with-privileges", a, b],
+                                                             capture_output=True), 2)
+                else:
+                    print(f"migra failed (exit {r.returncode}): {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+            rows.append((n, warm, cold, intro, dump, migra_t, setup, cold_report.stats))
+        print(header)
+        for n, warm, cold, intro, dump, migra_t, setup, stats in rows:
+            m_text = f"{migra_t:>7.2f}s" if migra_t is not None else f"{'n/a':>8}"
+            print(f"{n:>6} {warm:>9.3f}s {cold:>9.3f}s {intro:>10.3f}s {dump:>10.3f}s {intro / dump:>15.2f}x "
+                  f"{warm / dump:>9.2f}x {m_text}")
+            if n == 1000:
+                i_ok, d_ok = intro <= dump, warm < 2 * dump
+                ok &= i_ok and d_ok
+                print(f"       targets at 1000 tables: introspection <= pg_dump: {'met' if i_ok else 'MISSED'}; "
+                      f"warm diff < 2x pg_dump: {'met' if d_ok else 'MISSED'}")
+        for n, warm, cold, intro, dump, migra_t, setup, stats in rows:
+            print(f"{n:>6} tables: applying the spec took {setup:.2f}s; cold diff stages: "
+                  + ", ".join(f"{k.replace('_seconds', '')} {v:.3f}s" for k, v in stats.items()
+                              if k.endswith("_seconds")))
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [100, 1000]))
