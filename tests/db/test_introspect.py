@@ -183,7 +183,7 @@ def test_functions_and_overloads(inspected):
     assert touch.returns == "trigger" and touch.language == "plpgsql" and touch.body.startswith("\nbegin")
 
 
-def test_grants_are_the_effective_acl_without_the_owner(inspected):
+def test_grants_are_the_effective_acl_without_the_owner(inspected, conn):
     acl = {(g.on, g.object, g.roles[0]): g.privileges for g in inspected.grants}
     assert all(len(g.roles) == 1 and g.action == "grant" for g in inspected.grants)
     assert acl[("table", "t.child", "anon")] == ("insert", "select")
@@ -193,7 +193,8 @@ def test_grants_are_the_effective_acl_without_the_owner(inspected):
     assert acl[("function", "t.f(uuid, text, integer[])", "authenticated")] == ("execute",)
     assert ("function", "t.f(uuid, text, integer[])", "public") not in acl
     assert acl[("schema", "t", "anon")] == ("usage",)
-    assert not any(role == "postgres" for (_, _, role) in acl)  # the owner
+    me = conn.execute("select current_user").fetchone()[0]
+    assert not any(role == me for (_, _, role) in acl)  # the owner
     assert not any(obj.startswith("t.parent") for (_, obj, _) in acl)  # owner-only ACL
     assert list(inspected.grants) == sorted(inspected.grants, key=lambda g: (g.on, g.object, g.roles))
 
@@ -265,3 +266,18 @@ def test_types_outside_pg_catalog_come_out_qualified(db_conn):
     col = {c.name: c for c in inspect(db_conn, ["t"]).table("t.x").columns}
     assert col["m"].type == "t.mood" and col["m"].default == "'ok'::t.mood"
     assert col["n"].type == "t.mood[]"
+
+
+def test_foreign_key_to_a_table_outside_the_inspected_schemas(conn):
+    conn.execute("create table t.ref_out (h integer references other.hidden (id), "
+                 "u uuid references auth.users (id))")
+    t = inspect(conn, ["t"]).table("t.ref_out")
+    fks = {c.name: c for c in t.constraints}
+    assert fks["ref_out_h_fkey"].ref_table == "other.hidden" and fks["ref_out_h_fkey"].ref_columns == ("id",)
+    assert fks["ref_out_u_fkey"].ref_columns == ("id",) and fks["ref_out_h_fkey"].columns == ("h",)
+
+
+def test_owners(conn):
+    me = conn.execute("select current_user").fetchone()[0]
+    s = inspect(conn, ["t"])
+    assert s.table("t.child").owner == me and s.functions[0].owner == me
