@@ -160,5 +160,93 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     sys.exit(report.exit_code)
 
 
+DB_OPTION = click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
+                         help="The database (default: $DATABASE_URL). Never printed with its password.")
+DIR_OPTION = click.option("--dir", "directory", default="generated", show_default=True,
+                          type=click.Path(file_okay=False), help="Directory of the migration files.")
+
+
+def _need_db(db: str | None) -> str:
+    from .errors import UsageError
+
+    if not db:
+        raise UsageError("no database given: pass --db URL or set DATABASE_URL")
+    return db
+
+
+@main.command()
+@DB_OPTION
+@DIR_OPTION
+@click.option("--spec", "spec", default="schema.yaml", show_default=True, type=click.Path(dir_okay=False),
+              help="Spec whose assumed objects must exist in the database before anything is applied "
+                   "(skipped when the default file is absent).")
+@click.option("--dry-run", is_flag=True, help="Print what would be applied, in order; change nothing.")
+@click.option("--lock-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+              help="Seconds a migration statement may wait for a table lock before failing (0: forever).")
+@click.option("--statement-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+              help="Seconds one statement may run before failing (0: no limit).")
+@click.option("--wait-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+              help="Seconds to wait for another schemagen apply on the same database to finish.")
+@click.option("--allow-changed", is_flag=True,
+              help="Re-run migration files that changed after they were applied, and record their new "
+                   "checksum. RISK: the database gets whatever the edited file now does, though it was "
+                   "applied before in another form. Rendered files are idempotent, so this is usually "
+                   "safe for them; use it consciously, never to silence the check.")
+def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed) -> None:
+    """Apply the migrations not yet applied, in order, each exactly once.
+
+    Each file runs in one transaction together with its row in the ledger table
+    schemagen.migrations: it commits whole or not at all. Concurrent runs against one
+    database queue on an advisory lock. Exit 0 when everything is applied; 1 when an applied
+    file has changed (nothing applied); 2 when a prerequisite is missing, the database cannot
+    be reached, or a migration failed (it is rolled back; rerun after the fix).
+    """
+    from pathlib import Path
+
+    from .apply import apply as run_apply
+
+    url = _need_db(db)
+    spec_path = spec if (spec != "schema.yaml" or Path(spec).is_file()) else None
+    report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
+                       lock_timeout=lock_timeout, statement_timeout=statement_timeout, wait_timeout=wait_timeout,
+                       on_event=lambda msg: click.echo(msg, err=True))
+    if dry_run:
+        for f in report.pending:
+            click.echo(f"would apply {f.path}")
+        click.echo(f"dry run: {len(report.pending)} to apply, {len(report.already)} already applied "
+                   f"on {report.database}; nothing was changed")
+        return
+    for f, ms in report.applied:
+        click.echo(f"applied {f.filename} ({ms} ms)")
+    click.echo(f"{report.database}: {len(report.applied)} applied, {len(report.already)} already applied")
+
+
+@main.command()
+@DB_OPTION
+@DIR_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: {version, database, ok, counts, migrations: [{version, name, state, ...}]}.")
+def status(db, directory, fmt) -> None:
+    """Show each migration as applied, pending or changed (and ledger rows whose file is gone).
+
+    Exit 0 when every file is applied unchanged; 1 when anything is pending, changed or
+    missing its file; 2 when the database cannot be reached. Changes nothing.
+    """
+    import json
+
+    from .apply import status as run_status
+
+    report = run_status(_need_db(db), directory)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        for e in report.entries:
+            when = f"  {e.applied_at[:19].replace('T', ' ')}  by {e.applied_by}" if e.applied_at else ""
+            click.echo(f"{e.state:<12} {e.version}_{e.name}.sql{when}")
+        click.echo(f"{report.database}: " + ", ".join(
+            f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
+    sys.exit(0 if report.ok else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,320 @@
+"""Apply rendered migrations to a database, safely; report their status.
+
+Safety, in order:
+1. prerequisites: the spec's assumed objects must exist (checked before anything changes);
+2. one apply at a time: a PostgreSQL advisory lock, waited for within a bound;
+3. checksums: an applied file that changed is refused unless explicitly allowed;
+4. atomicity: each file and its ledger row commit in one transaction or not at all;
+5. lock_timeout / statement_timeout: a deploy never queues behind a long transaction.
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import ledger
+from . import model as m
+from .errors import DatabaseError, SchemagenError, UsageError
+from .pg import connect, mask_text, mask_url
+
+#: pg_advisory_lock key: the first 8 bytes of sha256("schemagen apply"), as a signed bigint
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"schemagen apply").digest()[:8], "big", signed=True)
+FILE_RE = re.compile(r"^(?P<version>\d+)_(?P<name>[a-z0-9_]+)\.sql$")
+
+
+class MigrationFailed(SchemagenError):
+    exit_code = 2
+
+
+class PrerequisitesMissing(SchemagenError):
+    exit_code = 2
+
+
+class ChangedMigrations(SchemagenError):
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    version: str
+    name: str
+    path: Path
+    checksum: str  # sha256 of the file's bytes
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    def text(self) -> str:
+        return self.path.read_bytes().decode("utf-8")
+
+
+def discover(directory: str | Path) -> list[MigrationFile]:
+    """The migration files of ``directory`` (``NNN_name.sql``), in version order."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise UsageError(f"migrations directory not found: {d} (use --dir, or run `schemagen render`)")
+    files, seen = [], {}
+    for p in sorted(d.glob("*.sql")):
+        mt = FILE_RE.match(p.name)
+        if not mt:
+            continue
+        v = mt.group("version")
+        if int(v) in seen:
+            raise UsageError(f"two migration files share version {v}: {seen[int(v)]} and {p.name}")
+        seen[int(v)] = p.name
+        files.append(MigrationFile(v, mt.group("name"), p, hashlib.sha256(p.read_bytes()).hexdigest()))
+    if not files:
+        raise UsageError(f"no migration files (NNN_name.sql) in {d}")
+    return sorted(files, key=lambda f: int(f.version))
+
+
+# ---------------------------------------------------------------- prerequisites
+
+def check_prerequisites(conn, schema: m.Schema) -> list[str]:
+    """What the spec assumes but the database lacks, one line each (empty: all present).
+
+    Read-only: roles, schemas, tables with the columns the spec declares on them, functions
+    (name and argument types) that the spec marks ``assumed``.
+    """
+    assumed = m.restrict(schema, m.ASSUMED)
+    missing: list[str] = []
+    roles = [r.name for r in assumed.roles]
+    if roles:
+        have = {r[0] for r in conn.execute("select rolname from pg_roles where rolname = any(%s)", (roles,))}
+        missing += [f"role {r}" for r in roles if r not in have]
+    schemas = [n.name for n in assumed.namespaces]
+    if schemas:
+        have = {r[0] for r in conn.execute("select nspname from pg_namespace where nspname = any(%s)", (schemas,))}
+        missing += [f"schema {s}" for s in schemas if s not in have]
+    tables = [t.qualified_name for t in assumed.tables]
+    if tables:
+        cols: dict[str, set[str]] = {}
+        for tq, col in conn.execute(
+            """select n.nspname || '.' || c.relname, a.attname
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                 left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                where c.relkind in ('r', 'p') and n.nspname || '.' || c.relname = any(%s)""", (tables,)):
+            cols.setdefault(tq, set()).add(col)
+        for t in assumed.tables:
+            if t.qualified_name not in cols:
+                missing.append(f"table {t.qualified_name}")
+                continue
+            missing += [f"column {t.qualified_name}.{c.name}" for c in t.columns if c.name not in cols[t.qualified_name]]
+    fns = [f for f in assumed.functions]
+    if fns:
+        have = {(r[0], r[1]) for r in conn.execute(
+            """select n.nspname || '.' || p.proname, pg_catalog.oidvectortypes(p.proargtypes)
+                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname || '.' || p.proname = any(%s)""", ([f.qualified_name for f in fns],))}
+        missing += [f"function {f.signature}" for f in fns if (f.qualified_name, f.identity_arguments) not in have]
+    return missing
+
+
+# ---------------------------------------------------------------- apply
+
+@dataclass
+class ApplyReport:
+    database: str  # masked URL
+    applied: list[tuple[MigrationFile, int]] = field(default_factory=list)  # (file, ms)
+    already: list[MigrationFile] = field(default_factory=list)
+    pending: list[MigrationFile] = field(default_factory=list)  # dry run: would be applied
+    dry_run: bool = False
+    waited_s: float = 0.0
+
+
+def _applied_by() -> str:
+    who = os.environ.get("SCHEMAGEN_APPLIED_BY")
+    if who:
+        return who
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _position(text: str, pos: int) -> tuple[int, int, str]:
+    """1-based character offset -> (line, column, that line's text)."""
+    before = text[: max(pos - 1, 0)]
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return line, col, text.splitlines()[line - 1] if text.splitlines() else ""
+
+
+def _describe_failure(f: MigrationFile, text: str, e, url: str, lock_timeout: float, statement_timeout: float) -> str:
+    diag = getattr(e, "diag", None)
+    primary = (diag.message_primary if diag and diag.message_primary else str(e).splitlines()[0]).strip()
+    sqlstate = getattr(e, "sqlstate", None) or ""
+    where = ""
+    pos = diag.statement_position if diag else None
+    if pos and str(pos).isdigit():
+        line, col, src = _position(text, int(pos))
+        where = f"{f.path}:{line}:{col}: "
+        detail = f"\n    {line} | {src.rstrip()}\n    {' ' * len(str(line))} | {' ' * (col - 1)}^"
+    else:
+        detail = ""
+        ctx = diag.context if diag else None
+        if ctx:
+            detail = "\n    context: " + " / ".join(ctx.strip().splitlines()[:2])
+        where = f"{f.path}: "
+    hint = ""
+    if sqlstate == "55P03":
+        hint = (f"\n    lock timeout ({lock_timeout:g} s): another session holds a lock this migration needs; "
+                "retry when it is done, or raise --lock-timeout")
+    elif sqlstate == "57014":
+        hint = f"\n    statement timeout ({statement_timeout:g} s): raise --statement-timeout if this is expected"
+    msg = f"migration {f.filename} failed and was rolled back: {where}{primary} (SQLSTATE {sqlstate}){detail}{hint}"
+    return mask_text(msg, url)
+
+
+def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str | Path | None = None,
+          dry_run: bool = False, allow_changed: bool = False, lock_timeout: float = 5.0,
+          statement_timeout: float = 300.0, wait_timeout: float = 300.0,
+          on_event: Callable[[str], None] | None = None) -> ApplyReport:
+    """Apply the pending migrations of ``migrations_dir`` to ``url``. See the module doc."""
+    emit = on_event or (lambda _msg: None)
+    files = discover(migrations_dir)
+    schema = None
+    if spec_path is not None:
+        from .api import load_spec
+
+        schema = load_spec(spec_path)
+    report = ApplyReport(database=mask_url(url), dry_run=dry_run)
+    import psycopg
+
+    with connect(url) as conn:
+        if schema is not None:
+            missing = check_prerequisites(conn, schema)
+            if missing:
+                raise PrerequisitesMissing(
+                    f"{report.database} lacks what {spec_path} assumes exists before migration 001; nothing was changed:\n"
+                    + "\n".join(f"  missing: {x}" for x in missing))
+        if dry_run:
+            rows = ledger.read(conn)
+            _refuse_changed(files, rows, allow_changed)
+            for f in files:
+                (report.already if f.version in rows and rows[f.version].checksum == f.checksum
+                 else report.pending).append(f)
+            return report
+
+        started = time.monotonic()
+        announced = False
+        while not conn.execute("select pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+            waited = time.monotonic() - started
+            if waited >= wait_timeout:
+                raise DatabaseError(f"gave up after {wait_timeout:g} s waiting for another schemagen apply on "
+                                    f"{report.database} (advisory lock {LOCK_KEY}); raise --wait-timeout")
+            if not announced:
+                emit("waiting for another schemagen apply to finish…")
+                announced = True
+            time.sleep(0.2)
+        report.waited_s = time.monotonic() - started
+        if announced:
+            emit(f"got the lock after {report.waited_s:.1f} s")
+        try:
+            ledger.ensure(conn)
+            rows = ledger.read(conn)
+            _refuse_changed(files, rows, allow_changed)
+            by = _applied_by()
+            for f in files:
+                row = rows.get(f.version)
+                if row is not None and row.checksum == f.checksum:
+                    report.already.append(f)
+                    continue
+                text = f.text()
+                emit(f"applying {f.filename}" + (" (changed since it was applied)" if row else ""))
+                t0 = time.monotonic()
+                try:
+                    with conn.transaction():
+                        conn.execute("select set_config('lock_timeout', %s, true), "
+                                     "set_config('statement_timeout', %s, true)",
+                                     (f"{int(lock_timeout * 1000)}ms", f"{int(statement_timeout * 1000)}ms"))
+                        conn.execute(text)
+                        ms = int((time.monotonic() - t0) * 1000)
+                        ledger.record(conn, version=f.version, name=f.name, checksum=f.checksum,
+                                      duration_ms=ms, applied_by=by)
+                except psycopg.Error as e:
+                    raise MigrationFailed(_describe_failure(f, text, e, url, lock_timeout, statement_timeout)) from None
+                report.applied.append((f, ms))
+        finally:
+            if not conn.closed and not conn.broken:
+                conn.execute("select pg_advisory_unlock(%s)", (LOCK_KEY,))
+    return report
+
+
+def _refuse_changed(files: list[MigrationFile], rows: dict, allow_changed: bool) -> None:
+    changed = [f for f in files if f.version in rows and rows[f.version].checksum != f.checksum]
+    if changed and not allow_changed:
+        raise ChangedMigrations(
+            "applied migration file(s) changed since they were applied; nothing was applied:\n"
+            + "\n".join(f"  changed: {f.path} (applied {rows[f.version].applied_at:%Y-%m-%d %H:%M:%S %Z} "
+                        f"by {rows[f.version].applied_by})" for f in changed)
+            + "\n  If the change is intended, rerun with --allow-changed to re-run them (rendered files are "
+              "idempotent); otherwise restore the files.")
+
+
+# ---------------------------------------------------------------- status
+
+@dataclass(frozen=True)
+class StatusEntry:
+    version: str
+    name: str
+    state: str  # applied | pending | changed | missing-file
+    file: str | None
+    checksum: str | None
+    applied_checksum: str | None
+    applied_at: str | None
+    applied_by: str | None
+    duration_ms: int | None
+
+
+@dataclass
+class StatusReport:
+    database: str
+    entries: list[StatusEntry]
+
+    def count(self, state: str) -> int:
+        return sum(1 for e in self.entries if e.state == state)
+
+    @property
+    def ok(self) -> bool:
+        return all(e.state == "applied" for e in self.entries)
+
+    def to_json(self) -> dict:
+        return {
+            "version": 1,
+            "database": self.database,
+            "ok": self.ok,
+            "counts": {s: self.count(s) for s in ("applied", "pending", "changed", "missing-file")},
+            "migrations": [e.__dict__ for e in self.entries],
+        }
+
+
+def status(url: str, migrations_dir: str | Path = "generated") -> StatusReport:
+    """Each migration file (and each ledger row without a file) with its state. Changes nothing."""
+    files = discover(migrations_dir)
+    with connect(url) as conn:
+        rows = ledger.read(conn)
+    entries = []
+    for f in files:
+        row = rows.get(f.version)
+        state = "pending" if row is None else "applied" if row.checksum == f.checksum else "changed"
+        entries.append(StatusEntry(
+            f.version, f.name, state, str(f.path), f.checksum, row.checksum if row else None,
+            row.applied_at.isoformat() if row else None, row.applied_by if row else None,
+            row.duration_ms if row else None))
+    known = {f.version for f in files}
+    for v, row in rows.items():
+        if v not in known:
+            entries.append(StatusEntry(v, row.name, "missing-file", None, None, row.checksum,
+                                       row.applied_at.isoformat(), row.applied_by, row.duration_ms))
+    entries.sort(key=lambda e: int(e.version))
+    return StatusReport(database=mask_url(url), entries=entries)

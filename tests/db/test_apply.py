@@ -1,0 +1,251 @@
+"""schemagen apply / status on real PostgreSQL: once each, atomically, serialised, checksummed."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jarvis_schemagen import pg
+from jarvis_schemagen.apply import LOCK_KEY
+from jarvis_schemagen.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATED = ROOT / "generated"
+SPEC = ROOT / "schema.yaml"
+
+
+def cli(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def ledger(url) -> list[tuple[str, str]]:
+    with pg.connect(url) as conn:
+        if not conn.execute("select to_regclass('schemagen.migrations') is not null").fetchone()[0]:
+            return []
+        return conn.execute("select version, name from schemagen.migrations order by version").fetchall()
+
+
+def scalar(url, sql, *params):
+    with pg.connect(url) as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def write(d: Path, name: str, sql: str) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_text(sql)
+    return d / name
+
+
+# ---------------------------------------------------------------- the real migrations
+
+def test_fresh_apply_then_status_then_noop(db):
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 0, r.output
+    assert "5 applied, 0 already applied" in r.output
+    assert [v for v, _ in ledger(db)] == ["001", "002", "003", "004", "005"]
+    assert scalar(db, "select to_regprocedure('public.consume_conversation(uuid)') is not null")
+
+    r = cli("status", "--db", db, "--dir", GENERATED)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("applied ") >= 5 and ": 5 applied" in r.output
+
+    with pg.connect(db) as conn:
+        before = conn.execute("select version, checksum, applied_at from schemagen.migrations order by 1").fetchall()
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 0 and "0 applied, 5 already applied" in r.output
+    with pg.connect(db) as conn:
+        assert conn.execute("select version, checksum, applied_at from schemagen.migrations order by 1").fetchall() == before
+
+
+def test_ledger_records_checksum_time_and_who(db, tmp_path):
+    import hashlib
+
+    r = cli("apply", "--db", db, "--dir", GENERATED, env={"SCHEMAGEN_APPLIED_BY": "ci-pipeline#42"})
+    assert r.exit_code == 0, r.output
+    with pg.connect(db) as conn:
+        row = conn.execute("select name, checksum, applied_by, duration_ms >= 0, applied_at <= now(), db_user "
+                           "from schemagen.migrations where version = '001'").fetchone()
+    sha = hashlib.sha256((GENERATED / "001_create_user_plans_table.sql").read_bytes()).hexdigest()
+    assert row == ("create_user_plans_table", sha, "ci-pipeline#42", True, True, "postgres")
+
+
+def test_dry_run_changes_nothing(db):
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert f"would apply {GENERATED}/001_create_user_plans_table.sql" in r.output
+    assert "5 to apply" in r.output
+    assert scalar(db, "select to_regnamespace('schemagen') is null")
+    assert scalar(db, "select to_regclass('public.user_plans') is null")
+
+
+def test_status_json_and_exit_codes(db, tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(GENERATED, d)
+    r = cli("status", "--db", db, "--dir", d, "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.output)
+    assert doc["counts"] == {"applied": 0, "pending": 5, "changed": 0, "missing-file": 0}
+    assert scalar(db, "select to_regnamespace('schemagen') is null")  # status creates nothing
+
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+    (d / "005_create_functions_and_triggers.sql").unlink()
+    with open(d / "001_create_user_plans_table.sql", "a") as fh:
+        fh.write("\n-- edited\n")
+    r = cli("status", "--db", db, "--dir", d, "--format", "json")
+    doc = json.loads(r.output)
+    assert r.exit_code == 1
+    states = {m["version"]: m["state"] for m in doc["migrations"]}
+    assert states == {"001": "changed", "002": "applied", "003": "applied", "004": "applied", "005": "missing-file"}
+    assert doc["ok"] is False and doc["version"] == 1
+
+
+# ---------------------------------------------------------------- mechanics, on small files
+
+def test_failed_migration_rolls_back_whole_and_rerun_continues(db, tmp_path):
+    d = tmp_path / "m"
+    write(d, "001_one.sql", "create table public.one (id int);\n")
+    bad = write(d, "002_two.sql", "create table public.two (id int);\ninsert into public.two values (1);\n"
+                                  "insert into public.two values ('not a number');\n")
+    write(d, "003_three.sql", "create table public.three (id int);\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 2
+    assert f"migration 002_two.sql failed and was rolled back: {bad}:3:" in r.output
+    assert "invalid input syntax for type integer" in r.output and "insert into public.two values ('not a number');" in r.output
+    assert [v for v, _ in ledger(db)] == ["001"]
+    assert scalar(db, "select to_regclass('public.one') is not null")
+    assert scalar(db, "select to_regclass('public.two') is null")  # created earlier in the failing file: gone
+    assert scalar(db, "select to_regclass('public.three') is null")  # never reached
+
+    bad.write_text("create table public.two (id int);\ninsert into public.two values (1);\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 0, r.output
+    assert "2 applied, 1 already applied" in r.output
+    assert [v for v, _ in ledger(db)] == ["001", "002", "003"]
+
+
+def test_changed_applied_file_is_refused_unless_allowed(db, tmp_path):
+    d = tmp_path / "m"
+    f = write(d, "001_one.sql", "create table if not exists public.one (id int);\n")
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+    f.write_text("create table if not exists public.one (id int);\ncomment on table public.one is 'edited';\n")
+    write(d, "002_two.sql", "create table public.two (id int);\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 1
+    assert f"changed: {f}" in r.output and "--allow-changed" in r.output
+    assert scalar(db, "select to_regclass('public.two') is null")  # nothing applied
+    r = cli("apply", "--db", db, "--dir", d, "--allow-changed")
+    assert r.exit_code == 0, r.output
+    assert scalar(db, "select obj_description('public.one'::regclass)") == "edited"
+    assert cli("status", "--db", db, "--dir", d).exit_code == 0  # new checksum recorded
+
+
+def test_missing_prerequisites_are_listed_and_nothing_changes(empty_db):
+    r = cli("apply", "--db", empty_db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 2
+    for thing in ("schema auth", "table auth.users", "table public.conversations", "function auth.uid()"):
+        assert f"missing: {thing}" in r.output
+    assert "nothing was changed" in r.output
+    assert scalar(empty_db, "select to_regnamespace('schemagen') is null")
+    assert scalar(empty_db, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                            "where n.nspname = 'public'") == 0
+
+
+def test_missing_assumed_column_is_a_missing_prerequisite(db):
+    with pg.connect(db) as conn:
+        conn.execute("alter table public.conversations drop column title")
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 2 and "missing: column public.conversations.title" in r.output
+    assert ledger(db) == []
+
+
+def test_lock_timeout_is_reported_not_a_hang(db, tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    for f in sorted(GENERATED.glob("00[1-4]_*.sql")):
+        shutil.copy(f, d / f.name)
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+    shutil.copy(GENERATED / "005_create_functions_and_triggers.sql", d)
+    holder = pg.connect(db, autocommit=False)
+    try:
+        holder.execute("lock table public.user_plans in access exclusive mode")
+        r = cli("apply", "--db", db, "--dir", d, "--lock-timeout", "0.3")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.exit_code == 2
+    assert "005_create_functions_and_triggers.sql failed and was rolled back" in r.output
+    assert "lock timeout (0.3 s)" in r.output and "55P03" in r.output
+    assert [v for v, _ in ledger(db)] == ["001", "002", "003", "004"]
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0  # and it goes through once the lock is gone
+
+
+def test_waiting_for_another_apply_is_bounded_and_reported(db, tmp_path):
+    d = tmp_path / "m"
+    write(d, "001_one.sql", "select 1;\n")
+    with pg.connect(db) as other:
+        other.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
+        r = cli("apply", "--db", db, "--dir", d, "--wait-timeout", "0.5")
+    assert r.exit_code == 2
+    assert "waiting for another schemagen apply" in r.output and "gave up after 0.5 s" in r.output
+    assert ledger(db) == []
+
+
+def test_concurrent_applies_serialise_and_run_each_migration_once(db, tmp_path):
+    d = tmp_path / "m"
+    # not idempotent on purpose: a second run of any file would add a row or fail
+    write(d, "001_counter.sql", "create table public.runs (file text);\ninsert into public.runs values ('001');\n"
+                                "select pg_sleep(0.3);\n")
+    write(d, "002_more.sql", "insert into public.runs values ('002');\nselect pg_sleep(0.2);\n")
+    write(d, "003_last.sql", "insert into public.runs values ('003');\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = threading.Barrier(4)
+    results = [None] * 4
+
+    def run(i):
+        start.wait()
+        results[i] = subprocess.run([sys.executable, "-m", "jarvis_schemagen", "apply", "--db", db, "--dir", str(d)],
+                                    capture_output=True, text=True, env=env, timeout=120)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.returncode for p in results] == [0, 0, 0, 0], [p.stderr for p in results]
+    with pg.connect(db) as conn:
+        assert conn.execute("select file, count(*) from public.runs group by 1 order by 1").fetchall() == \
+            [("001", 1), ("002", 1), ("003", 1)]
+    assert [v for v, _ in ledger(db)] == ["001", "002", "003"]
+    assert sum("3 applied" in p.stdout for p in results) == 1
+    assert sum("0 applied, 3 already applied" in p.stdout for p in results) == 3
+    assert any("waiting for another schemagen apply" in p.stderr for p in results)
+
+
+# ---------------------------------------------------------------- connection and usage errors
+
+def test_unreachable_database_is_exit_2_without_password(tmp_path):
+    url = "postgresql://deploy:hunter2pass@127.0.0.1:1/app"
+    for args in (["apply", "--db", url, "--dir", GENERATED], ["status", "--db", url, "--dir", GENERATED]):
+        r = cli(*args)
+        assert r.exit_code == 2
+        assert "hunter2pass" not in r.output and "postgresql://deploy:***@127.0.0.1:1/app" in r.output
+        assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_database_url_fallback_and_missing_url(db):
+    r = cli("status", "--dir", GENERATED, env={"DATABASE_URL": db})
+    assert r.exit_code == 1 and "5 pending" in r.output
+    r = cli("apply", "--dir", GENERATED, env={"DATABASE_URL": ""})
+    assert r.exit_code == 2 and "pass --db URL or set DATABASE_URL" in r.output
+
+
+def test_missing_migrations_directory(db, tmp_path):
+    r = cli("apply", "--db", db, "--dir", tmp_path / "nope")
+    assert r.exit_code == 2 and "migrations directory not found" in r.output
