@@ -318,7 +318,8 @@ def code_fingerprint() -> str:
         h = hashlib.sha256()
         package = Path(__file__).resolve().parent
         # installed, the templates are a subpackage; in a checkout they sit next to the package
-        roots = [package] + [d for d in (package.parent / "templates",) if d.is_dir()]
+        checkout = package.parent / "templates"
+        roots = [package] + ([checkout] if (checkout / "migration.sql.j2").is_file() else [])
         for root in roots:
             for p in sorted(x for x in root.rglob("*") if x.suffix in (".py", ".sql", ".j2") and x.is_file()):
                 h.update(str(p.relative_to(root)).encode())

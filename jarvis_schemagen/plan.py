@@ -328,7 +328,8 @@ class _Planner:
         for tr in t.triggers:
             for sql in trigger_sql(name, tr):
                 self.emit(TRIGGERS, sql)
-        self.emit(ACL_RESET, acl_reset_sql("table", name))
+        if managed(t):  # an assumed table keeps what the server's defaults give it (the spec does not own it)
+            self.emit(ACL_RESET, acl_reset_sql("table", name))
         if managed(t) and t.comment is not None:
             self.emit(COMMENTS, comment_sql(("table", name), t.comment))
         for kind, attr in (("column", "columns"), ("constraint", "constraints"), ("index", "indexes"),
@@ -469,7 +470,7 @@ class _Planner:
                             self.emit(TRIGGERS, sql, once=("create trigger", t.qualified_name, tr.name, sql))
             self.emit(DROP_FUNCTIONS, f"drop function {_fn_ref(sig)};")
         self.emit(FUNCTIONS, function_sql(f))
-        if c.action == "add" or recreate:
+        if (c.action == "add" or recreate) and managed(f):
             self.emit(ACL_RESET, acl_reset_sql("function", sig))
             if managed(f) and f.comment is not None:
                 self.emit(COMMENTS, comment_sql(("function", sig), f.comment), once=("comment", "function", sig))

@@ -595,3 +595,42 @@ def test_views_sequences_and_types_are_listed_as_unmanaged(jdb, run):
     assert strict.drift
     execute(jdb, format_sql(strict))
     assert not run(jdb, strict=True).drift
+
+
+# ---------------------------------------------------------------- harder fixes
+
+def test_missing_assumed_table_is_recreated_keeping_the_servers_default_privileges(jdb, fixed):
+    fixed(jdb, "drop table public.conversations cascade", "table", "public.conversations", "add")
+    with psycopg.connect(jdb) as conn:
+        acl = conn.execute("select relacl::text from pg_class where oid = 'public.conversations'::regclass"
+                           ).fetchone()[0]
+    assert "authenticated=" in acl  # Supabase's defaults: the spec does not own this table's ACL
+
+
+def test_a_dropped_auth_function_and_everything_depending_on_it(jdb, fixed):
+    fixed(jdb, "drop function auth.uid() cascade", "function", "auth.uid()", "add")
+
+
+def test_a_type_change_under_a_policy_and_a_foreign_key(jdb, fixed):
+    fixed(jdb, 'drop policy "Users can view own conversation usage" on public.conversation_usage;'
+               "alter table public.conversation_usage drop constraint conversation_usage_user_id_fkey;"
+               "alter table public.conversation_usage alter column user_id type text;"
+               'create policy "Users can view own conversation usage" on public.conversation_usage for select '
+               "to authenticated using ((select auth.uid())::text = user_id)",
+          "column", "public.conversation_usage.user_id", "alter", destructive=True)
+
+
+def test_a_renamed_column_is_a_missing_one_and_an_extra_one(jdb, run):
+    execute(jdb, "alter table public.user_plans rename column stripe_price_id to price_id")
+    report = run(jdb)
+    assert {(c.action, c.object) for c in report.changes if c.kind == "column"} == {
+        ("add", "public.user_plans.stripe_price_id"), ("drop", "public.user_plans.price_id")}
+    assert "-- destructive: drops column public.user_plans.price_id" in format_sql(report)
+
+
+def test_a_role_that_bypasses_rls_is_drift(jdb, fixed, pg_server):
+    try:
+        change = fixed(jdb, "alter role anon bypassrls", "role", "anon", "alter")
+        assert change.detail == ("bypassrls",)
+    finally:  # roles are cluster-wide
+        execute(pg_server.url, "alter role anon nobypassrls")
