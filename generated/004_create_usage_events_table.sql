@@ -36,6 +36,7 @@ create policy "Users can view own usage events" on "public"."usage_events"
 -- Privileges
 revoke all on table "public"."usage_events" from "anon", "authenticated";
 grant select on table "public"."usage_events" to "authenticated";
+revoke all on sequence "public"."usage_events_id_seq" from "anon", "authenticated";
 
 -- Comments
 comment on table "public"."usage_events" is 'Append-only usage log. Inserts go through log_usage_event or service_role.';

@@ -255,6 +255,29 @@ class _Loader:
                 assumed=owner_assumed and not f.get("migration"), pos=self.ctx.pos(item),
             ))
 
+    def _top_level_grants(self, node) -> None:
+        """``grants:`` at the top level name their object: ``on: sequence public.t_id_seq``."""
+        ctx = self.ctx
+        for item in _list(ctx, node, "grants") or []:
+            if not isinstance(item, yaml.MappingNode):
+                ctx.error(item, "each grant must be a mapping")
+                continue
+            on_node = next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "on"), None)
+            mig_node = next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "migration"), None)
+            if on_node is None or mig_node is None:
+                ctx.error(item, "a top-level grant needs `on: <kind> <name>` (e.g. `sequence public.t_id_seq`) "
+                                "and `migration:`")
+                continue
+            text = (_text(ctx, on_node, "on") or "").strip()
+            kind, _, name = text.partition(" ")
+            if kind not in PRIVILEGES or not name.strip():
+                ctx.error(on_node, f"`on` must be '<kind> <name>' with kind one of {', '.join(sorted(PRIVILEGES))}")
+                continue
+            rest = yaml.SequenceNode("tag:yaml.org,2002:seq", [yaml.MappingNode(
+                item.tag, [(k, v) for k, v in item.value if not (isinstance(k, yaml.ScalarNode) and k.value == "on")],
+                start_mark=item.start_mark, end_mark=item.end_mark)], start_mark=item.start_mark, end_mark=item.end_mark)
+            self._grant_items(rest, kind, name.strip(), None, False)
+
     # -- top level
     def load(self, root) -> m.Schema | None:
         ctx = self.ctx
@@ -266,7 +289,7 @@ class _Loader:
             return None
         handlers = {k: (lambda n: n) for k in (
             "version", "migrations", "roles", "schemas", "extensions", "tables", "functions",
-            "policies", "indexes", "triggers")}
+            "policies", "indexes", "triggers", "grants")}
         top = _fields(ctx, root, "the spec", handlers)
         if top is None:
             return None
@@ -281,6 +304,8 @@ class _Loader:
         functions = self._functions(top["functions"]) if "functions" in top else ()
         if "tables" in top:
             self._tables(top["tables"])
+        if "grants" in top:
+            self._top_level_grants(top["grants"])
         for kind in ("policies", "indexes", "triggers"):
             if kind in top:
                 self._detached(kind, top[kind])

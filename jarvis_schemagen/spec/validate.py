@@ -179,8 +179,18 @@ def validate(schema: m.Schema) -> list[Problem]:
                 err(f, f"function {f.qualified_name}: argument {a.name or a.type} follows an argument with a default, "
                        "so it needs a default too")
 
+    sequences = {f"{t.schema}.{t.name}_{c.name}_seq": (t, c) for t in schema.tables for c in t.columns if c.identity}
     for g in schema.grants:
         check_roles(g, g.roles, f"a {g.action} on {g.on} {g.object}")
+        if g.on == "sequence":
+            owner = sequences.get(g.object)
+            if owner is None:
+                err(g, f"unknown sequence {g.object}: only the sequences of identity columns "
+                       f"(<table>_<column>_seq) are known{did_you_mean(g.object, sequences)}")
+            elif when(g) < when(owner[1], owner[0]):
+                err(g, f"a {g.action} on {g.object} ({label(g)}) comes before its identity column exists")
+        if g.on == "table" and g.object not in tables and g.pos is not None and g.object.count(".") == 1:
+            err(g, f"a {g.action} names unknown table {g.object}{did_you_mean(g.object, tables)}")
         if g.on == "table" and g.object in tables and when(g) < when(tables[g.object]):
             err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the table exists")
         if g.on == "function":

@@ -116,3 +116,18 @@ def test_forced_rls_and_restrictive_policy(kitchen):
                      ).fetchone() == (True, True)  # app_writer is a member of app_reader
     forced = c.execute("select relforcerowsecurity from pg_class where oid = 'shop.customers'::regclass").fetchone()[0]
     assert forced is True
+
+
+def test_api_roles_cannot_reset_the_usage_events_sequence(db):
+    spec = api.load_spec(ROOT / "schema.yaml")
+    for sql in api.render_migrations(spec).values():
+        run_sql(db, sql)
+    with psycopg.connect(db, autocommit=True) as c:
+        for role in ("anon", "authenticated"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                with c.transaction():
+                    c.execute(f"set local role {role}")
+                    c.execute("select setval('public.usage_events_id_seq', 1, false)")
+        with c.transaction():
+            c.execute("set local role service_role")
+            c.execute("select nextval('public.usage_events_id_seq')")

@@ -393,3 +393,26 @@ def test_c_and_python_yaml_parsers_give_the_same_model_and_problems(monkeypatch)
         results.append((good, [str(p) for p in exc.value.problems]))
     assert results[0] == results[1]
     assert len(results[0][1]) == 2
+
+
+def test_top_level_grants_on_identity_sequences():
+    s = load("""
+        tables:
+          public.events:
+            migration: "001"
+            columns: {id: {type: bigint, identity: always, primary_key: true}}
+        grants:
+          - {on: sequence public.events_id_seq, migration: "001", revoke: [all], from: [authenticated]}
+        """)
+    g = s.grants[0]
+    assert (g.on, g.object, g.action, g.privileges, g.roles, g.migration) == \
+        ("sequence", "public.events_id_seq", "revoke", ("all",), ("authenticated",), "001")
+    msg = one_problem("""
+        tables:
+          public.events:
+            migration: "001"
+            columns: {id: {type: bigint, identity: always, primary_key: true}}
+        grants:
+          - {on: sequence public.event_id_seq, migration: "001", revoke: [all], from: [authenticated]}
+        """)
+    assert "unknown sequence public.event_id_seq" in msg and "did you mean 'public.events_id_seq'" in msg
