@@ -44,17 +44,23 @@ def load_spec_text(text: str, filename: str = DEFAULT_SPEC) -> m.Schema:
     return _complete(schema)
 
 
-def load_spec(path: str | Path = DEFAULT_SPEC) -> m.Schema:
-    """Read, parse and validate a spec file; raises SpecError (exit 1) or UsageError (exit 2)."""
+def read_spec_bytes(path: str | Path) -> bytes:
+    """The spec file's bytes; a missing or unreadable file is a UsageError (exit 2)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"spec file not found: {p} (use --spec PATH)") from None
     except IsADirectoryError:
         raise UsageError(f"spec path is a directory, not a file: {p}") from None
     except OSError as e:
         raise UsageError(f"cannot read spec file {p}: {e.strerror}") from None
+
+
+def load_spec(path: str | Path = DEFAULT_SPEC) -> m.Schema:
+    """Read, parse and validate a spec file; raises SpecError (exit 1) or UsageError (exit 2)."""
+    p = Path(path)
+    raw = read_spec_bytes(p)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

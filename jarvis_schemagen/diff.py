@@ -115,14 +115,9 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
 
 
 def _read_spec(spec_path) -> bytes:
-    try:
-        return Path(spec_path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"spec file not found: {spec_path} (use --spec PATH)") from None
-    except IsADirectoryError:
-        raise UsageError(f"spec path is a directory, not a file: {spec_path}") from None
-    except OSError as e:
-        raise UsageError(f"cannot read spec file {spec_path}: {e.strerror}") from None
+    from .api import read_spec_bytes
+
+    return read_spec_bytes(spec_path)
 
 
 def _desired(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int, shadow_url: str | None,
