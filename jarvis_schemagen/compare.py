@@ -270,7 +270,8 @@ class _Out:
 
 
 def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
-            unmodelled: Iterable[tuple[str, str, str]] = (), scope: "Scope | None" = None) -> Comparison:
+            unmodelled: Iterable[tuple[str, str, str]] = (), scope: "Scope | None" = None,
+            sequences: dict[str, str] | None = None) -> Comparison:
     """Every difference between ``desired`` and ``actual``.
 
     With ``spec``, ownership (managed or assumed) comes from it (see ``annotate``); without,
@@ -278,6 +279,8 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
     ``unmodelled``: (kind, schema, name) of the database's objects the model cannot describe
     (views, sequences, types...); those in managed schemas are listed as unmanaged.
     ``scope``: with an already annotated ``desired`` (a cached one), the spec's scope; no ``spec`` then.
+    ``sequences``: sequence -> owning table, for identity and serial columns (both sides merged):
+    their ACLs are compared as part of their table's.
     """
     if scope is None:
         if spec is not None:
@@ -289,7 +292,7 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
     _compare_extensions(desired, actual, scope, out)
     _compare_tables(desired, actual, scope, out)
     _compare_functions(desired, actual, scope, out)
-    _compare_acls(desired, actual, scope, out)
+    _compare_acls(desired, actual, scope, out, sequences or {})
     _compare_owners(desired, actual, {r.name for r in desired.roles}, out)
     for kind, schema, name in unmodelled:
         if schema in scope.managed_schemas:
@@ -443,13 +446,20 @@ def _acl_map(schema: m.Schema) -> dict[tuple[str, str], dict[str, frozenset[str]
     return {k: {r: frozenset(p) for r, p in v.items()} for k, v in acl.items()}
 
 
-def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, sequences: dict[str, str]) -> None:
     want, have = _acl_map(desired), _acl_map(actual)
     targets: list[tuple[str, str, str, bool]] = []  # (on, object, scope name, managed)
+    owned: dict[str, list[str]] = {}
+    for seq, table in sorted(sequences.items()):
+        owned.setdefault(table, []).append(seq)
     for t in desired.tables:
         targets.append(("table", t.qualified_name, t.qualified_name, managed(t)))
         if managed(t):
             targets += [("column", f"{t.qualified_name}.{c.name}", "", True) for c in t.columns]
+        targets += [("sequence", seq, seq, managed(t)) for seq in owned.get(t.qualified_name, ())]
+    for on, name in sorted(scope.acl_roles):
+        if on == "sequence" and name not in sequences and (("sequence", name) in want or ("sequence", name) in have):
+            targets.append(("sequence", name, name, False))
     for f in desired.functions:
         targets.append(("function", f.signature, f.qualified_name, managed(f)))
     for n in desired.namespaces:

@@ -32,7 +32,7 @@ from .errors import DatabaseError, UsageError
 if TYPE_CHECKING:
     from .plan import Plan
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 JSON_VERSION = 1
 
 
@@ -78,6 +78,7 @@ class Desired:
     model: m.Schema  # shadow-introspected, with the spec's ownership flags
     scope: Scope
     schemas: tuple[str, ...]  # the schemas to inspect
+    sequences: tuple[tuple[str, str], ...] = ()  # (sequence, owning table) of identity/serial columns
 
 
 def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str | None = None,
@@ -103,10 +104,11 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
                            connect_timeout, stats)
         stats["spec_seconds"] = time.perf_counter() - t0
         t = time.perf_counter()
-        actual, unmodelled = _inspect(conn, list(desired.schemas), target_url)
+        actual, unmodelled, sequences = _inspect(conn, list(desired.schemas), target_url)
         stats["inspect_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = compare(desired.model, actual, unmodelled=unmodelled, scope=desired.scope)
+    result = compare(desired.model, actual, unmodelled=unmodelled, scope=desired.scope,
+                     sequences={**dict(desired.sequences), **sequences})
     stats["compare_seconds"] = time.perf_counter() - t
     stats["total_seconds"] = time.perf_counter() - t0
     return DiffReport(database=mask_url(target_url), spec=str(spec_path), changes=result.changes,
@@ -136,9 +138,10 @@ def _desired(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int,
     files = render_migrations(spec)
     assumed = assumed_objects_sql(spec)
     schemas = spec_schemas(spec)
-    raw = _desired_model(assumed, files, schemas, target_major, shadow_major, shadow_url, use_cache, cache_dir,
-                         timeout, stats)
-    desired = Desired(model=annotate(raw, spec), scope=Scope.of(spec), schemas=tuple(schemas))
+    raw, sequences = _desired_model(assumed, files, schemas, target_major, shadow_major, shadow_url, use_cache,
+                                    cache_dir, timeout, stats)
+    desired = Desired(model=annotate(raw, spec), scope=Scope.of(spec), schemas=tuple(schemas),
+                      sequences=tuple(sorted(sequences.items())))
     if use_cache:
         _cache_write(fast, desired)
     return desired
@@ -156,14 +159,14 @@ def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-def _inspect(conn, schemas: list[str], url: str) -> tuple[m.Schema, list[tuple[str, str, str]]]:
+def _inspect(conn, schemas: list[str], url: str) -> tuple[m.Schema, list[tuple[str, str, str]], dict[str, str]]:
     import psycopg
 
-    from .introspect import inspect, inspect_unmodelled
+    from .introspect import inspect, inspect_extras
     from .pg import mask_text
 
     try:
-        return inspect(conn, schemas), inspect_unmodelled(conn, schemas)
+        return (inspect(conn, schemas),) + inspect_extras(conn, schemas)
     except psycopg.Error as e:
         raise DatabaseError(f"cannot read the catalog of {mask_url(url)}: {mask_text(_first_line(e), url)}") from None
 
@@ -201,29 +204,31 @@ def shadow_major_version(shadow_url: str | None, timeout: int = 10) -> int:
 
 
 def _desired_model(assumed: str, files: dict[str, str], schemas: list[str], target_major: int, shadow_major: int,
-                   shadow_url: str | None, use_cache: bool, cache_dir, timeout: int, stats: dict) -> m.Schema:
-    """The spec as PostgreSQL stores it (no ownership flags), cached by the rendered SQL."""
+                   shadow_url: str | None, use_cache: bool, cache_dir, timeout: int,
+                   stats: dict) -> tuple[m.Schema, dict[str, str]]:
+    """The spec as PostgreSQL stores it (no ownership flags) and its column-owned sequences,
+    cached by the rendered SQL."""
     key = cache_key(assumed, files, schemas, target_major, shadow_major)
     path = _cache_path(cache_dir, "shadow-" + key)
     if use_cache:
-        model = _cache_read(path)
-        if isinstance(model, m.Schema):
+        entry = _cache_read(path)
+        if isinstance(entry, dict) and isinstance(entry.get("model"), m.Schema):
             stats["cache"] = "sql-hit"
-            return model
+            return entry["model"], dict(entry["sequences"])
     stats["cache"] = "miss" if use_cache else "off"
     t = time.perf_counter()
-    model, _ = normalise(assumed, files, schemas, shadow_url, timeout)
+    model, sequences, _ = normalise(assumed, files, schemas, shadow_url, timeout)
     stats["shadow_seconds"] = time.perf_counter() - t
     if use_cache:
-        _cache_write(path, model)
-    return model
+        _cache_write(path, {"model": model, "sequences": sorted(sequences.items())})
+    return model, sequences
 
 
 def normalise(assumed: str, files: dict[str, str], schemas: list[str], shadow_url: str | None = None,
-              timeout: int = 10) -> tuple[m.Schema, int]:
+              timeout: int = 10) -> tuple[m.Schema, dict[str, str], int]:
     """The spec as PostgreSQL stores it: apply the SQL to a shadow database and inspect it back.
 
-    Returns the model and the shadow server's major version.
+    Returns the model, its column-owned sequences (sequence -> table) and the shadow's major version.
     """
     if shadow_url:
         with temporary_database(shadow_url, timeout) as url:
@@ -262,10 +267,10 @@ def temporary_database(admin_url: str, timeout: int = 10) -> Iterator[str]:
 
 
 def _apply_and_inspect(url: str, assumed: str, files: dict[str, str], schemas: list[str],
-                       timeout: int) -> tuple[m.Schema, int]:
+                       timeout: int) -> tuple[m.Schema, dict[str, str], int]:
     import psycopg
 
-    from .introspect import inspect
+    from .introspect import inspect, inspect_extras
     from .pg import connect
 
     with connect(url, autocommit=False, connect_timeout=timeout) as conn:
@@ -277,7 +282,7 @@ def _apply_and_inspect(url: str, assumed: str, files: dict[str, str], schemas: l
                 raise DatabaseError(f"{label} failed in the shadow database: {_first_line(e)}") from None
         conn.commit()
         conn.autocommit = True
-        return inspect(conn, schemas), conn.info.server_version // 10000
+        return inspect(conn, schemas), inspect_extras(conn, schemas)[1], conn.info.server_version // 10000
 
 
 # ---------------------------------------------------------------- cache
@@ -357,6 +362,8 @@ def to_jsonable(obj) -> Any:
         return out
     if isinstance(obj, (tuple, list)):
         return [to_jsonable(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
     return obj
 
 

@@ -212,6 +212,20 @@ def acl_reset_sql(on: str, obj: str) -> str:
     return f"do {dollar_quote(body, 'do')};"
 
 
+def sequence_acl_reset_sql(table: str) -> str:
+    """``acl_reset_sql`` for the sequences of a table's identity columns, found at run time."""
+    src = ("select s.oid::pg_catalog.regclass::text as seq, a.grantee from pg_catalog.pg_depend as d "
+           "join pg_catalog.pg_class as s on s.oid = d.objid and s.relkind = 'S', "
+           "pg_catalog.aclexplode(coalesce(s.relacl, pg_catalog.acldefault('s', s.relowner))) as a "
+           f"where d.refobjid = {quote_literal(_t(table))}::pg_catalog.regclass and d.deptype in ('a', 'i') "
+           "and d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and a.grantee <> s.relowner")
+    body = (f"\ndeclare\n    r record;\nbegin\n    for r in {src} loop\n"
+            f"        execute pg_catalog.format('revoke all on sequence %s from %s', r.seq,\n"
+            f"            case when r.grantee = 0 then 'public' else r.grantee::pg_catalog.regrole::text end);\n"
+            f"    end loop;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
 def comment_sql(key: tuple[str, ...], text: str | None) -> str:
     kind = key[0]
     value = "null" if text is None else quote_literal(text)
@@ -330,6 +344,8 @@ class _Planner:
                 self.emit(TRIGGERS, sql)
         if managed(t):  # an assumed table keeps what the server's defaults give it (the spec does not own it)
             self.emit(ACL_RESET, acl_reset_sql("table", name))
+            if any(c.identity for c in t.columns):
+                self.emit(ACL_RESET, sequence_acl_reset_sql(name), once=("sequence acl reset", name))
         if managed(t) and t.comment is not None:
             self.emit(COMMENTS, comment_sql(("table", name), t.comment))
         for kind, attr in (("column", "columns"), ("constraint", "constraints"), ("index", "indexes"),
@@ -356,6 +372,8 @@ class _Planner:
         t = _t(table)
         if c.action == "add":
             self.emit(ADD_COLUMNS, f"alter table {t} add column {column_def(c.after)};")
+            if c.after.identity:
+                self.new_sequence(table)
             return
         if c.action == "drop":
             self.emit(DROP_COLUMNS, f"alter table {t} drop column {quote_ident(col)};", c.reason)
@@ -384,10 +402,18 @@ class _Planner:
         if "identity" in c.detail and want.identity is not None:
             if have.identity is None:
                 self.emit(ALTER_COLUMNS, f"{alter} add generated {want.identity} as identity;")
+                self.new_sequence(table)
             else:
                 self.emit(ALTER_COLUMNS, f"{alter} set generated {want.identity};")
         if want.default is not None and ("default" in c.detail or "type" in c.detail):
             self.emit(ALTER_COLUMNS, f"{alter} set default {want.default};")
+
+    def new_sequence(self, table: str) -> None:
+        """A new identity sequence starts with the server's default privileges: reset them (the
+        sequence's grants then come from the compared ACL) unless the table is assumed."""
+        t = self.table(table)
+        if t is None or managed(t):
+            self.emit(ACL_RESET, sequence_acl_reset_sql(table), once=("sequence acl reset", table))
 
     def rebuild_dependents(self, table: str, col: str, indexes: bool) -> None:
         """Objects PostgreSQL will not keep across a column change: policies naming the column

@@ -47,7 +47,7 @@ def query(kind: str) -> str:
 
 def queries_fingerprint() -> str:
     """All catalog queries, concatenated: part of the shadow cache key."""
-    return "\n".join(query(k) for k in KINDS + ("others",))
+    return "\n".join(query(k) for k in KINDS + ("others", "sequences"))
 
 
 def is_inspectable(schema: str) -> bool:
@@ -68,8 +68,15 @@ def inspect(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> m
 def inspect_unmodelled(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(kind, schema, name) of objects the model cannot describe: views, materialized views,
     free-standing sequences, foreign tables, types and domains."""
+    return inspect_extras(conn, schemas)[0]
+
+
+def inspect_extras(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...]
+                   ) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """What the model has no place for: the unmodelled objects (see ``inspect_unmodelled``) and
+    the owning table of each column-owned sequence (``{"public.t_id_seq": "public.t"}``)."""
     with _snapshot(conn, schemas) as run:
-        return [tuple(r) for r in run(query("others"))]
+        return [tuple(r) for r in run(query("others"))], dict(run(query("sequences")))
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 -- Effective ACLs (NULL = the built-in default, via acldefault) of tables, their columns,
--- functions and schemas, one row per (object, grantee, privilege). The owner's own
+-- sequences, functions and schemas, one row per (object, grantee, privilege). The owner's own
 -- privileges are left out: they follow ownership, which differs between servers.
 -- Grantee 0 is PUBLIC.
 with acl as (
@@ -19,6 +19,15 @@ with acl as (
       join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
        and att.attnum > 0 and not att.attisdropped and att.attacl is not null
+    union all
+    select 'sequence', n.nspname || '.' || c.relname, c.relowner,
+           pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('s', c.relowner)))
+      from pg_catalog.pg_class as c
+      join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+     where c.relkind = 'S' and n.nspname = any(%(schemas)s)
+       and not exists (select 1 from pg_catalog.pg_depend as d
+                        where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                          and d.objid = c.oid and d.deptype = 'e')
     union all
     select 'function', n.nspname || '.' || p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
            p.proowner, pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)))

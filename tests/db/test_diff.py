@@ -353,8 +353,10 @@ def test_extra_trigger_on_a_managed_table(jdb, fixed):
     ("grant update (conversations_used) on public.user_plans to authenticated",
      "privileges on column public.user_plans.conversations_used to authenticated", "drop"),
     ("revoke usage on schema public from anon", "privileges on schema public to anon", "add"),
+    ("grant update on sequence public.usage_events_id_seq to anon",
+     "privileges on sequence public.usage_events_id_seq to anon", "drop"),
 ], ids=["table-to-anon", "table-widened", "table-revoked", "function-to-anon", "function-to-public",
-        "column", "assumed-schema-usage"])
+        "column", "assumed-schema-usage", "identity-sequence-to-anon"])
 def test_grant_drift(jdb, fixed, breaking, obj, action):
     fixed(jdb, breaking, "grant", obj, action)
 

@@ -281,3 +281,17 @@ def test_owners(conn):
     me = conn.execute("select current_user").fetchone()[0]
     s = inspect(conn, ["t"])
     assert s.table("t.child").owner == me and s.functions[0].owner == me
+
+
+def test_sequences_their_acls_and_owning_tables(conn):
+    from jarvis_schemagen.introspect import inspect_extras
+
+    conn.execute("create sequence t.free_seq; grant usage on sequence t.free_seq to anon;"
+                 "grant update on sequence t.parent_id_seq to authenticated;"
+                 "create table t.s (n serial)")
+    acl = {(g.on, g.object, g.roles[0]): g.privileges for g in inspect(conn, ["t"]).grants}
+    assert acl[("sequence", "t.free_seq", "anon")] == ("usage",)
+    assert acl[("sequence", "t.parent_id_seq", "authenticated")] == ("update",)
+    unmodelled, owned = inspect_extras(conn, ["t"])
+    assert owned == {"t.parent_id_seq": "t.parent", "t.child_id_seq": "t.child", "t.s_n_seq": "t.s"}
+    assert ("sequence", "t", "free_seq") in unmodelled and ("sequence", "t", "s_n_seq") not in unmodelled

@@ -370,3 +370,14 @@ def test_changes_are_sorted_and_grouped_by_object():
 def test_spec_schemas_include_referenced_ones():
     d = desired(extensions=(m.Extension("pg_trgm", schema="extensions"),))
     assert spec_schemas(d) == ["auth", "extensions", "public"]
+
+
+def test_identity_sequences_are_compared_with_their_table():
+    d = desired(grants=[grant("sequence", "public.user_plans_n_seq", "service_role", "usage")])
+    a = replace(actual_from(d), grants=(grant("sequence", "public.user_plans_n_seq", "anon", "update"),
+                                        grant("sequence", "public.user_plans_n_seq", "service_role", "usage"),
+                                        grant("sequence", "public.other_seq", "anon", "usage")))
+    changes = compare(d, a, sequences={"public.user_plans_n_seq": "public.user_plans"}).changes
+    assert kinds(changes) == [("grant", "drop", "privileges on sequence public.user_plans_n_seq to anon")]
+    assert changes[0].group == "public.user_plans_n_seq"
+    assert compare(d, a).changes == ()  # without the ownership, a sequence is not the table's
