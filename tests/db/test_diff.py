@@ -638,3 +638,13 @@ def test_a_role_that_bypasses_rls_is_drift(jdb, fixed, pg_server):
         assert change.detail == ("bypassrls",)
     finally:  # roles are cluster-wide
         execute(pg_server.url, "alter role anon nobypassrls")
+
+
+def test_no_drift_after_schemagen_apply_and_its_ledger_is_never_drift(db, run):
+    from jarvis_schemagen.apply import apply
+
+    apply(db, ROOT / "generated", spec_path=SPEC)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("select count(*) from schemagen.migrations").fetchone()[0] == 5
+    report = run(db, strict=True)
+    assert not report.drift and report.unmanaged == (), format_text(report)
