@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -130,6 +131,50 @@ def test_failed_migration_rolls_back_whole_and_rerun_continues(db, tmp_path):
     assert [v for v, _ in ledger(db)] == ["001", "002", "003"]
 
 
+def test_runtime_errors_name_the_failing_statement(db, tmp_path):
+    d = tmp_path / "m"
+    f = write(d, "001_one.sql",
+              "create table public.one (n int check (n > 0));\n"
+              "-- a comment; with a semicolon\n"
+              "insert into public.one values (1), (2);\n"
+              "insert into public.one\n  values (-1);\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 2
+    # no position from PostgreSQL for a check violation: the statement is found by counting results
+    assert f"{f}:4:1: new row for relation \"one\" violates check constraint \"one_n_check\" (SQLSTATE 23514)" \
+        in r.output
+    assert "    4 | insert into public.one\n    5 |   values (-1);\n" in r.output
+    assert "the statement that failed starts at 4:1" in r.output
+    assert scalar(db, "select to_regclass('public.one') is null")
+
+    f.write_text("create table public.one (n int);\n"
+                 "do $body$\nbegin\n  insert into public.one values (1);\n  perform 1 / 0;\nend\n$body$;\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 2
+    assert f"{f}:5:3: division by zero (SQLSTATE 22012)" in r.output  # the line inside the DO block
+    assert "5 |   perform 1 / 0;" in r.output
+    assert ledger(db) == [] and scalar(db, "select to_regclass('public.one') is null")
+
+
+def test_the_lexer_splits_the_generated_files_as_the_server_does(db):
+    """statement_spans must count statements exactly as PostgreSQL runs them (one result each)."""
+    import psycopg
+
+    from jarvis_schemagen.apply import statement_spans
+
+    with psycopg.connect(db, autocommit=True) as conn, conn.transaction(force_rollback=True):
+        for f in sorted(GENERATED.glob("*.sql")):
+            text = f.read_text()
+            cur = conn.cursor()
+            cur.execute(text)  # each file after the ones before it
+            results = 1
+            while cur.nextset():
+                results += 1
+            spans = statement_spans(text)
+            assert spans is not None and len(spans) == results, f.name
+            assert all(text[b - 1] == ";" for a, b in spans), f.name
+
+
 def test_changed_applied_file_is_refused_unless_allowed(db, tmp_path):
     d = tmp_path / "m"
     f = write(d, "001_one.sql", "create table if not exists public.one (id int);\n")
@@ -181,7 +226,17 @@ def test_lock_timeout_is_reported_not_a_hang(db, tmp_path):
         holder.close()
     assert r.exit_code == 2
     assert "005_create_functions_and_triggers.sql failed and was rolled back" in r.output
-    assert "lock timeout (0.3 s)" in r.output and "55P03" in r.output
+    assert "lock timeout (0.3 s): another session holds a lock on public.user_plans (pid " in r.output
+    assert "AccessExclusiveLock" in r.output and "55P03" in r.output and "raise --lock-timeout" in r.output
+    # the statement that waited is named by file and line, and shown
+    text = (d / "005_create_functions_and_triggers.sql").read_text()
+    loc = re.search(r"005_create_functions_and_triggers\.sql:(\d+):1: canceling statement due to lock timeout",
+                    r.output)
+    assert loc, r.output
+    statement = "\n".join(text.splitlines()[int(loc.group(1)) - 1:]).split(";")[0]
+    assert statement.startswith("create or replace trigger") and 'on "public"."user_plans"' in statement
+    assert f"{loc.group(1)} | create or replace trigger" in r.output
+    assert f"{int(loc.group(1)) + 1} |     before update on \"public\".\"user_plans\"" in r.output
     assert [v for v, _ in ledger(db)] == ["001", "002", "003", "004"]
     assert cli("apply", "--db", db, "--dir", d).exit_code == 0  # and it goes through once the lock is gone
 
@@ -237,6 +292,31 @@ def test_unreachable_database_is_exit_2_without_password(tmp_path):
         assert r.exit_code == 2
         assert "hunter2pass" not in r.output and "postgresql://deploy:***@127.0.0.1:1/app" in r.output
         assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_database_errors_outside_a_migration_are_exit_2_without_traceback(db, tmp_path, pg_server):
+    from psycopg.conninfo import make_conninfo
+
+    role = "schemagen_nocreate_" + os.urandom(4).hex()
+    with pg.connect(pg_server.url) as admin:
+        admin.execute(f"create role {role} login")
+    try:
+        with pg.connect(db) as conn:
+            conn.execute(f"revoke create on database {conn.info.dbname} from public")
+        url = make_conninfo(db, user=role)
+        d = tmp_path / "m"
+        write(d, "001_one.sql", "select 1;\n")
+        r = cli("apply", "--db", url, "--dir", d)  # may not create the ledger's schema
+        assert r.exit_code == 2, r.output
+        assert "permission denied for database" in r.output and "Traceback" not in r.output
+        assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+        r = cli("status", "--db", url, "--dir", d)  # may not read the ledger
+        assert r.exit_code == 2 and "permission denied for schema schemagen" in r.output, r.output
+    finally:
+        with pg.connect(db) as conn:
+            conn.execute(f"drop owned by {role}")
+        with pg.connect(pg_server.url) as admin:
+            admin.execute(f"drop role {role}")
 
 
 def test_database_url_fallback_and_missing_url(db):
