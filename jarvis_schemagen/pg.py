@@ -1,88 +1,113 @@
 """PostgreSQL plumbing: connections with masked errors, database create/drop, and a throwaway
 cluster (initdb + pg_ctl on a temp dir, unix socket only) used by the tests and by `diff` as
-its shadow database."""
+its shadow database.
+
+No function here ever puts a password into a message: URLs are shown through ``mask_url`` and
+driver messages through ``mask_text``.
+"""
 from __future__ import annotations
 
 import atexit
+import functools
 import os
+import random
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .errors import DatabaseError
 
 # ---------------------------------------------------------------- passwords never printed
 
-_URL_PASSWORD = re.compile(r"(?P<head>\b(?:postgres|postgresql)://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+# ``scheme://user:PASSWORD@host``. First try: the password runs to the LAST "@" before the
+# query, a quote or whitespace, so an unescaped "@" or "/" in a password is masked whole
+# (libpq itself would stop at the first "@" and then report the rest as a host name).
+_URL_PW_GREEDY = re.compile(
+    r"(?P<head>\b(?:postgres|postgresql)://[^:/@\s?#\"'`<>]*:)(?P<pw>[^\s?#\"'`<>]*)(?P<tail>@)", re.IGNORECASE)
+# Second try, for passwords holding a quote: up to the first "@" (what libpq does).
+_URL_PW_FIRST_AT = re.compile(r"(?P<head>\b(?:postgres|postgresql)://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)",
+                              re.IGNORECASE)
+# ``password=...`` in key=value conninfo (optionally quoted) and in URL query parameters.
+_KV_PW = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&'\"]+)", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
+MASK = "***"
 
 
 def mask_url(url: str) -> str:
-    """The URL (or key=value conninfo) with any password replaced by ``***``."""
+    """``url`` (a libpq URL, a key=value conninfo, or any text holding them) with every password
+    replaced by ``***``."""
     if url is None:
         return url
-    text = _URL_PASSWORD.sub(lambda mt: mt.group("head") + "***" + mt.group("tail"), str(url))
-    return _KV_PASSWORD.sub(lambda mt: mt.group("head") + "***", text)
+    text = str(url)
+    for rx in (_URL_PW_GREEDY, _URL_PW_FIRST_AT):
+        text = rx.sub(lambda mt: mt.group("head") + MASK + mt.group("tail"), text)
+    return _KV_PW.sub(lambda mt: mt.group("head") + MASK, text)
 
 
-def _password_of(url: str) -> str | None:
-    mt = _URL_PASSWORD.search(url or "")
-    if mt and mt.group("pw"):
-        return mt.group("pw")
-    mt = _KV_PASSWORD.search(url or "")
-    if mt:
-        return mt.group("pw").strip("'")
-    return None
+def _passwords_in(url: str | None) -> list[str]:
+    """The password(s) ``url`` carries, as written and percent-decoded."""
+    found = []
+    for rx in (_URL_PW_GREEDY, _URL_PW_FIRST_AT, _KV_PW):
+        for mt in rx.finditer(url or ""):
+            pw = mt.group("pw")
+            if pw.startswith("'") and pw.endswith("'") and len(pw) >= 2:
+                pw = re.sub(r"\\(.)", r"\1", pw[1:-1])
+            if pw and pw != MASK:
+                found += [pw, unquote(pw)]
+    return list(dict.fromkeys(found))
 
 
 def mask_text(text: str, url: str | None) -> str:
-    """``text`` (e.g. a driver's error message) with the password of ``url`` removed."""
+    """``text`` (e.g. a driver's error message) with any URL password masked and every trace of the
+    password of ``url`` removed, including the pieces libpq reports as a host or port when the
+    password holds an unescaped "@" or "/"."""
     out = mask_url(str(text))
-    pw = _password_of(url or "")
-    if pw:
-        from urllib.parse import unquote
+    passwords = _passwords_in(url)
+    pieces = {p for pw in passwords for p in re.split(r"[@/:?#]", pw) if p} - set(passwords)
+    for pw in sorted(passwords, key=len, reverse=True):
+        out = out.replace(pw, MASK)
+    # a piece shown quoted ("ss@h" or 'ss@h' as a host name) is masked whatever its length; a bare one
+    # only from 3 characters on, so that a short piece does not mangle ordinary words
+    def quoted(mt: re.Match) -> str:
+        inner = mt.group(1) if mt.group(1) is not None else mt.group(2)
+        q = mt.group(0)[0]
+        return f"{q}{MASK}{q}" if any(p in inner for p in pieces) else mt.group(0)
 
-        for variant in {pw, unquote(pw)}:
-            if variant:
-                out = out.replace(variant, "***")
+    out = _QUOTED.sub(quoted, out)
+    for p in sorted(pieces, key=len, reverse=True):
+        if len(p) >= 3:
+            out = out.replace(p, MASK)
     return out
+
+
+def _unescaped_password_hint(url: str) -> str:
+    mt = _URL_PW_GREEDY.search(url or "")
+    if mt and re.search(r"[@/]", mt.group("pw")):
+        return (" (a password in a URL must be percent-encoded: write @ as %40, / as %2F, ? as %3F, "
+                "# as %23)")
+    return ""
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
 
 
 # ---------------------------------------------------------------- connections
 
 def connect(url: str, *, autocommit: bool = True, connect_timeout: int = 10, **kw):
-    """A psycopg connection; failures become DatabaseError (exit 2) with a one-line, masked message."""
+    """``psycopg.connect`` (autocommit by default); a failure becomes DatabaseError (exit 2) with
+    a one-line message that never holds the password."""
     import psycopg
 
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kw)
-    except psycopg.Error as e:
-        first = " ".join(str(e).strip().splitlines()[:1]) or type(e).__name__
-        raise DatabaseError(f"cannot connect to {mask_url(url)}: {mask_text(first, url)}") from None
-    except Exception as e:  # malformed URLs raise ProgrammingError/ValueError variants
-        raise DatabaseError(f"cannot connect to {mask_url(url)}: {mask_text(str(e), url)}") from None
-
-
-def create_database(admin_url: str, name: str, template: str | None = None) -> None:
-    from psycopg import sql
-
-    with connect(admin_url) as conn:
-        stmt = sql.SQL("create database {}").format(sql.Identifier(name))
-        if template:
-            stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
-        conn.execute(stmt)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    from psycopg import sql
-
-    with connect(admin_url) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    except Exception as e:  # psycopg.Error, and ValueError-like errors for malformed conninfo
+        raise DatabaseError(f"cannot connect to {mask_url(url)}: {mask_text(_first_line(e), url)}"
+                            f"{_unescaped_password_hint(url)}") from None
 
 
 def url_with_dbname(url: str, dbname: str) -> str:
@@ -94,156 +119,312 @@ def url_with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(**params)
 
 
+def _admin_connection(admin_url: str, avoid_db: str):
+    """A connection to the server of ``admin_url``, not to ``avoid_db`` (one cannot drop the
+    database one is connected to, nor clone a template one is connected to)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        current = conninfo_to_dict(admin_url).get("dbname")
+    except Exception:
+        current = None
+    if current == avoid_db:
+        admin_url = url_with_dbname(admin_url, "postgres")
+    return connect(admin_url), admin_url
+
+
+def create_database(admin_url: str, name: str, template: str | None = None) -> None:
+    """CREATE DATABASE name [TEMPLATE template]; a failure becomes DatabaseError."""
+    import psycopg
+    from psycopg import sql
+
+    stmt = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
+    conn, used = _admin_connection(admin_url, template or name)
+    with conn:
+        try:
+            conn.execute(stmt)
+        except psycopg.Error as e:
+            what = f"database {name!r}" + (f" from template {template!r}" if template else "")
+            raise DatabaseError(f"cannot create {what} on {mask_url(used)}: {mask_text(_first_line(e), used)}") from None
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """DROP DATABASE IF EXISTS, ending the other sessions connected to it first."""
+    import psycopg
+    from psycopg import sql
+
+    conn, used = _admin_connection(admin_url, name)
+    with conn:
+        try:
+            if conn.info.server_version >= 130000:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+                return
+            for _ in range(5):  # PostgreSQL < 13: end the sessions, then drop (a new one may sneak in)
+                conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                             " where datname = %s and pid <> pg_backend_pid()", [name])
+                try:
+                    conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+                    return
+                except psycopg.errors.ObjectInUse:
+                    continue
+            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+        except psycopg.Error as e:
+            raise DatabaseError(f"cannot drop database {name!r} on {mask_url(used)}: "
+                                f"{mask_text(_first_line(e), used)}") from None
+
+
+class ExistingServer:
+    """A server given by an admin URL (one that may create databases), with the interface of
+    TempCluster: ``url``, ``url_for(dbname)``, ``major_version``, ``stop()`` (does nothing)."""
+
+    def __init__(self, admin_url: str):
+        self.url = admin_url
+
+    def url_for(self, dbname: str) -> str:
+        return url_with_dbname(self.url, dbname)
+
+    @functools.cached_property
+    def major_version(self) -> int:
+        with connect(self.url) as conn:
+            return conn.info.server_version // 10000
+
+    def stop(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"ExistingServer({mask_url(self.url)!r})"
+
+
 # ---------------------------------------------------------------- the throwaway cluster
 
-def find_pg_bin() -> Path | None:
-    """Directory with initdb, pg_ctl and postgres: $SCHEMAGEN_PG_BIN, pg_config, Debian's layout, PATH."""
-    def ok(d: Path | None) -> bool:
-        return bool(d) and all((d / exe).is_file() for exe in ("initdb", "pg_ctl", "postgres"))
+_SERVER_EXES = ("initdb", "pg_ctl", "postgres")
 
+
+def _has_server_exes(d: Path | None) -> bool:
+    return d is not None and all(os.access(d / exe, os.X_OK) and (d / exe).is_file() for exe in _SERVER_EXES)
+
+
+def _version_key(d: Path) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", d.parent.name)) or (-1,)
+
+
+def find_pg_bin() -> Path | None:
+    """Directory with initdb, pg_ctl and postgres, searched in order: $SCHEMAGEN_PG_BIN (if set,
+    it alone decides), ``pg_config --bindir``, the newest /usr/lib/postgresql/*/bin, PATH."""
     env = os.environ.get("SCHEMAGEN_PG_BIN")
     if env:
-        return Path(env) if ok(Path(env)) else None
+        return Path(env) if _has_server_exes(Path(env)) else None
     if shutil.which("pg_config"):
         try:
-            d = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip())
-            if ok(d):
-                return d
+            out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+            if out and _has_server_exes(Path(out)):
+                return Path(out)
         except (OSError, subprocess.SubprocessError):
             pass
-    versions = []
-    for d in Path("/usr/lib/postgresql").glob("*/bin"):
-        try:
-            versions.append((float(d.parent.name), d))
-        except ValueError:
-            continue
-    for _, d in sorted(versions, reverse=True):
-        if ok(d):
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True):
+        if _has_server_exes(d):
             return d
     initdb = shutil.which("initdb")
-    if initdb and ok(Path(initdb).parent):
-        return Path(initdb).parent
+    if initdb:
+        for d in (Path(initdb).parent, Path(initdb).resolve().parent):
+            if _has_server_exes(d):
+                return d
     return None
 
 
-class TempCluster:
-    """A PostgreSQL server in a temp dir, listening only on a unix socket; removed on stop().
+# Watches the Python process through a pipe: when its end closes (the process exited in any
+# way, SIGKILL included) the server is stopped and its directory removed. stop() kills it first.
+_WATCHDOG = 'read -r _ 2>/dev/null; "$@" >/dev/null 2>&1; rm -rf -- "$0"'
 
-    Durability is off (fsync, full_page_writes, synchronous_commit): it is throwaway.
-    As root, initdb and postgres run as the ``postgres`` OS user.
+
+class TempCluster:
+    """A PostgreSQL server in a temp dir, listening only on a unix socket there; removed on stop().
+
+    Durability is off (fsync, full_page_writes, synchronous_commit): it is throwaway. Clients
+    authenticate as superuser ``postgres`` without a password (``trust``); the socket directory is
+    mode 0700, so only its owner (and root) can reach the server. As root, initdb and postgres
+    run as the ``postgres`` OS user. The server is stopped by stop(), by the end of a ``with``
+    block, at interpreter exit, and by a watchdog process if this process dies without cleaning up.
     """
 
-    def __init__(self, bin_dir: Path | None = None, *, max_connections: int = 100):
+    def __init__(self, bin_dir: Path | None = None, *, max_connections: int = 100,
+                 settings: dict[str, object] | None = None):
         self.bin_dir = Path(bin_dir) if bin_dir else find_pg_bin()
-        if self.bin_dir is None:
+        if self.bin_dir is None or not _has_server_exes(self.bin_dir):
+            where = (f"SCHEMAGEN_PG_BIN={os.environ['SCHEMAGEN_PG_BIN']} lacks them; "
+                     if os.environ.get("SCHEMAGEN_PG_BIN") and not bin_dir else "")
             raise DatabaseError(
-                "no PostgreSQL server binaries found (initdb, pg_ctl, postgres): install them "
-                "(e.g. `apt-get install postgresql`), set SCHEMAGEN_PG_BIN to their directory, "
-                "or give a server URL")
+                f"no PostgreSQL server binaries found (initdb, pg_ctl, postgres): {where}install them "
+                "(e.g. `apt-get install postgresql` or scripts/ensure-postgres.sh), set SCHEMAGEN_PG_BIN "
+                "to their directory, or give a server URL")
         self.max_connections = max_connections
+        self.settings = dict(settings or {})
         self.dir: Path | None = None
         self.port: int | None = None
         self.major_version: int | None = None
         self._started = False
+        self._owner_pid: int | None = None
+        self._watchdog: subprocess.Popen | None = None
 
-    # as root the server must run as another user
-    def _run_as(self) -> list[str]:
+    # -- running the server's programs (as root: as the postgres OS user)
+
+    @staticmethod
+    def _server_user():
         if os.geteuid() != 0:
-            return []
-        if shutil.which("runuser"):
-            return ["runuser", "-u", "postgres", "--"]
-        return ["su", "postgres", "-s", "/bin/sh", "-c"]  # pragma: no cover
+            return None
+        import pwd
+
+        try:
+            return pwd.getpwnam("postgres")
+        except KeyError:
+            raise DatabaseError("running as root, and PostgreSQL refuses to run as root: create a `postgres` OS "
+                                "user for the throwaway server (the postgresql package does), or run as "
+                                "another user") from None
 
     def _cmd(self, *args: str) -> list[str]:
-        prefix = self._run_as()
-        if prefix[:1] == ["su"]:  # pragma: no cover - su wants one string
-            import shlex
+        if os.geteuid() != 0:
+            return list(args)
+        if shutil.which("runuser"):
+            return ["runuser", "-u", "postgres", "--", *args]
+        import shlex  # pragma: no cover - systems without util-linux
 
-            return prefix + [" ".join(shlex.quote(a) for a in args)]
-        return prefix + list(args)
+        return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(shlex.quote(a) for a in args)]
+
+    @staticmethod
+    def _temp_parent() -> str:
+        # root: /tmp, which the postgres user can traverse (TMPDIR might be under /root);
+        # anyone: a short path, as a unix socket path is limited to ~107 bytes
+        if os.geteuid() == 0:
+            return "/tmp"
+        parent = tempfile.gettempdir()
+        return parent if len(parent) <= 60 else "/tmp"
+
+    # -- lifecycle
 
     def start(self) -> "TempCluster":
-        base = Path(tempfile.mkdtemp(prefix="schemagen-pg-"))
+        if self._started:
+            return self
+        user = self._server_user()
+        self._owner_pid = os.getpid()
+        base = Path(tempfile.mkdtemp(prefix="schemagen-pg-", dir=self._temp_parent()))
         self.dir = base
         data = base / "data"
-        if os.geteuid() == 0:
-            import pwd
-
-            pw = pwd.getpwnam("postgres")
-            os.chown(base, pw.pw_uid, pw.pw_gid)
-        os.chmod(base, 0o700)
+        atexit.register(self.stop)
         try:
-            r = subprocess.run(self._cmd(str(self.bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-                                         "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"),
-                               capture_output=True, text=True, timeout=120)
-            if r.returncode != 0:
-                raise DatabaseError(f"initdb failed: {(r.stderr or r.stdout).strip()[-800:]}")
+            if user is not None:
+                os.chown(base, user.pw_uid, user.pw_gid)
+            os.chmod(base, 0o700)
+            self._start_watchdog()
+            self._run(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                       "--locale=C", "--no-sync"], "initdb failed", timeout=120)
             self.major_version = int((data / "PG_VERSION").read_text().strip().split(".")[0])
-            for attempt in range(20):
+            settings = {
+                "listen_addresses": "", "unix_socket_directories": str(base),
+                "fsync": "off", "full_page_writes": "off", "synchronous_commit": "off",
+                "max_connections": self.max_connections, "shared_buffers": "64MB",
+                **self.settings,
+            }
+            with open(data / "postgresql.conf", "a", encoding="utf-8") as f:
+                f.write("\n# schemagen throwaway cluster\n")
+                for key, value in settings.items():
+                    f.write(f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'\n")
+            for _ in range(20):
                 self.port = _free_port(base)
-                opts = (f"-c listen_addresses='' -c unix_socket_directories='{base}' -p {self.port} "
-                        f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                        f"-c max_connections={self.max_connections} -c shared_buffers=64MB")
-                r = subprocess.run(self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"),
-                                             "-o", opts, "-w", "-t", "60", "start"),
-                                   capture_output=True, text=True, timeout=90)
+                cmd = self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"),
+                                "-o", f"-p {self.port}", "-w", "-t", "60", "start")
+                try:
+                    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+                except subprocess.TimeoutExpired:
+                    raise DatabaseError(f"the throwaway PostgreSQL server did not start within 90 s: "
+                                        f"{self.log_tail()}") from None
                 if r.returncode == 0:
                     break
-                if "already in use" not in self.log_tail():
-                    raise DatabaseError(f"the PostgreSQL server did not start: {self.log_tail()}")
-            else:
-                raise DatabaseError(f"the PostgreSQL server did not start: {self.log_tail()}")
+                log = self.log_tail()
+                if "already in use" not in log:
+                    detail = log if (base / "server.log").exists() else (r.stderr or r.stdout).strip()
+                    raise DatabaseError(f"the throwaway PostgreSQL server did not start ({self.bin_dir}): {detail}")
+            else:  # pragma: no cover - 20 random ports taken
+                raise DatabaseError(f"the throwaway PostgreSQL server did not start: {self.log_tail()}")
         except BaseException:
             self.stop()
             raise
         self._started = True
-        atexit.register(self.stop)
         return self
 
+    def _run(self, args: list[str], what: str, timeout: int) -> None:
+        cmd = self._cmd(str(self.bin_dir / args[0]), *args[1:])
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DatabaseError(f"{what}: no answer after {timeout} s ({' '.join(cmd)})") from None
+        if r.returncode != 0:
+            tail = "\n".join((r.stderr or r.stdout).strip().splitlines()[-15:])
+            raise DatabaseError(f"{what} ({self.bin_dir}): {tail}")
+
+    def _start_watchdog(self) -> None:
+        stop_cmd = self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
+                             "-w", "stop")
+        self._watchdog = subprocess.Popen(["/bin/sh", "-c", _WATCHDOG, str(self.dir), *stop_cmd],
+                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
+
     def log_tail(self, n: int = 15) -> str:
+        """The last lines of the server log (for error messages)."""
         try:
             lines = (self.dir / "server.log").read_text(errors="replace").splitlines()
         except (OSError, TypeError):
             return "(no server log)"
-        return "\n".join(lines[-n:])
+        return "\n".join(lines[-n:]) or "(empty server log)"
 
     @property
     def url(self) -> str:
+        """libpq URL of the ``postgres`` database, as superuser ``postgres``."""
         return self.url_for("postgres")
 
     def url_for(self, dbname: str) -> str:
-        return f"postgresql://postgres@/{quote(dbname)}?host={quote(str(self.dir))}&port={self.port}"
+        return f"postgresql://postgres@/{quote(dbname, safe='')}?host={quote(str(self.dir), safe='/')}&port={self.port}"
 
     def stop(self) -> None:
-        if self.dir is None:
-            return
-        data = self.dir / "data"
-        if self._started or (data / "postmaster.pid").exists():
-            subprocess.run(self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"),
-                           capture_output=True, timeout=60)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stop the server (immediate mode) and remove its directory. Idempotent."""
+        if self._owner_pid is not None and self._owner_pid != os.getpid():
+            return  # a forked child must not stop its parent's server
+        atexit.unregister(self.stop)
+        wd, self._watchdog = self._watchdog, None
+        if wd is not None:
+            wd.kill()
+            wd.wait()
+            if wd.stdin:
+                wd.stdin.close()
+        if self.dir is not None:
+            data = self.dir / "data"
+            if (data / "postmaster.pid").exists():
+                try:
+                    subprocess.run(self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                                             "-w", "stop"), capture_output=True, timeout=60)
+                except (OSError, subprocess.SubprocessError):  # pragma: no cover
+                    pass
+            shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
         self._started = False
 
     def __enter__(self) -> "TempCluster":
-        return self.start() if not self._started else self
+        return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def __repr__(self) -> str:
+        state = f"{self.dir} port {self.port}" if self._started else "stopped"
+        return f"TempCluster(PostgreSQL {self.major_version}, {state})"
+
 
 def _free_port(sock_dir: Path) -> int:
-    """A port whose unix socket name is free in ``sock_dir`` and whose TCP port is unused."""
-    import random
-
+    """A port number whose socket file does not exist in ``sock_dir``. The server listens on no TCP
+    port, so the socket file (in a directory of its own) is the only thing the port names."""
     for _ in range(100):
-        port = random.randint(20000, 60000)
-        if (sock_dir / f".s.PGSQL.{port}").exists():
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+        port = 5432 + random.randint(1, 20000)
+        if not (sock_dir / f".s.PGSQL.{port}").exists() and not (sock_dir / f".s.PGSQL.{port}.lock").exists():
+            return port
     raise DatabaseError("no free port for a temporary PostgreSQL server")  # pragma: no cover

@@ -3,50 +3,48 @@
 The server is a throwaway cluster (jarvis_schemagen.pg.TempCluster) unless
 SCHEMAGEN_TEST_DATABASE_URL names an existing server (an admin URL that may create
 databases). If neither works the tests fail loudly: a database test never skips.
+
+Fixtures:
+  pg_server    session: ``.url`` (admin URL), ``.url_for(dbname)``, ``.major_version``
+  template_db  session: name of a database holding ``scratch_setup_sql`` (cloned by ``db``)
+  db           per test: URL of a fresh database cloned from the template
+  db_conn      per test: an autocommit psycopg connection to ``db``
+  empty_db     per test: URL of a fresh, plain database (no template objects)
+Tests using any of them get the ``db`` marker (``pytest -m "not db"`` runs the rest).
 """
 from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from jarvis_schemagen import api, pg
+from jarvis_schemagen import pg
 
-
-@dataclass
-class ExistingServer:
-    """SCHEMAGEN_TEST_DATABASE_URL, with the TempCluster interface."""
-
-    admin_url: str
-
-    @property
-    def url(self) -> str:
-        return self.admin_url
-
-    def url_for(self, dbname: str) -> str:
-        return pg.url_with_dbname(self.admin_url, dbname)
-
-    @property
-    def major_version(self) -> int:
-        with pg.connect(self.admin_url) as conn:
-            return int(conn.execute("show server_version_num").fetchone()[0]) // 10000
+TEST_URL_ENV = "SCHEMAGEN_TEST_DATABASE_URL"
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    url = os.environ.get("SCHEMAGEN_TEST_DATABASE_URL")
+    url = os.environ.get(TEST_URL_ENV)
+    problem = None  # pytest.fail outside the except blocks: no chained traceback in the report
     if url:
-        server = ExistingServer(url)
-        pg.connect(url).close()  # fail now, loudly, if it is unreachable
+        server = pg.ExistingServer(url)
+        try:
+            server.major_version  # connects: fail now, loudly, if the server is unreachable
+        except pg.DatabaseError as e:
+            problem = f"{TEST_URL_ENV} is set but unusable: {e}"
+        if problem:
+            pytest.fail(problem, pytrace=False)
         yield server
         return
     try:
         cluster = pg.TempCluster().start()
-    except Exception as e:  # pragma: no cover - environment problem
-        pytest.fail(f"cannot start a throwaway PostgreSQL ({e}); run scripts/ensure-postgres.sh "
-                    "or set SCHEMAGEN_TEST_DATABASE_URL", pytrace=False)
+    except pg.DatabaseError as e:
+        problem = (f"cannot start a throwaway PostgreSQL server: {e}\n"
+                   f"Run scripts/ensure-postgres.sh, set SCHEMAGEN_PG_BIN, or set {TEST_URL_ENV}.")
+    if problem:
+        pytest.fail(problem, pytrace=False)
     yield cluster
     cluster.stop()
 
@@ -57,23 +55,34 @@ def _new_name(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def scratch_setup_sql() -> str:
-    """SQL run once in the template database: the Jarvis spec's assumed objects."""
-    return api.assumed_objects_sql(api.load_default_spec())
+    """SQL run once in the template database (by default the spec's assumed objects: auth.users,
+    Supabase roles, ...). Override this fixture to give other setup SQL."""
+    try:
+        from jarvis_schemagen.api import assumed_objects_sql, load_default_spec
+    except ImportError:
+        return ""
+    return assumed_objects_sql(load_default_spec())
 
 
 @pytest.fixture(scope="session")
 def template_db(pg_server, scratch_setup_sql):
+    """Name of a database holding ``scratch_setup_sql``; ``db`` clones it for every test."""
     name = _new_name("schemagen_tpl")
     pg.create_database(pg_server.url, name)
-    with pg.connect(pg_server.url_for(name)) as conn:
-        conn.execute(scratch_setup_sql)
+    try:
+        if scratch_setup_sql.strip():
+            with pg.connect(pg_server.url_for(name)) as conn:
+                conn.execute(scratch_setup_sql)
+    except BaseException:
+        pg.drop_database(pg_server.url, name)
+        raise
     yield name
     pg.drop_database(pg_server.url, name)
 
 
 @pytest.fixture
 def db(pg_server, template_db):
-    """URL of a fresh database holding the assumed objects (auth.users, roles, conversations...)."""
+    """URL of a fresh database cloned from the template (dropped after the test)."""
     name = _new_name("schemagen_test")
     pg.create_database(pg_server.url, name, template=template_db)
     yield pg_server.url_for(name)
@@ -82,21 +91,24 @@ def db(pg_server, template_db):
 
 @pytest.fixture
 def db_conn(db):
+    """An autocommit psycopg connection to ``db``."""
     with pg.connect(db) as conn:
         yield conn
 
 
 @pytest.fixture
 def empty_db(pg_server):
-    """URL of a fresh, empty database (no assumed objects)."""
+    """URL of a fresh, plain database (no template objects; dropped after the test)."""
     name = _new_name("schemagen_empty")
     pg.create_database(pg_server.url, name)
     yield pg_server.url_for(name)
     pg.drop_database(pg_server.url, name)
 
 
+_DB_FIXTURES = {"pg_server", "template_db", "db", "db_conn", "empty_db"}
+
+
 def pytest_collection_modifyitems(items):
-    db_fixtures = {"pg_server", "db", "db_conn", "empty_db", "template_db"}
     for item in items:
-        if db_fixtures & set(getattr(item, "fixturenames", ())):
+        if _DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
