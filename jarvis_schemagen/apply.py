@@ -7,7 +7,7 @@ Safety, in order:
 4. atomicity: each file and its ledger row commit in one transaction or not at all;
 5. lock_timeout / statement_timeout: a deploy never queues behind a long transaction.
 
-A failure names the file, line and column (PostgreSQL's position when it gives one, else the
+A failure is diagnosed by failure.py (file, line and column; PostgreSQL's position when it gives one, else the
 start of the statement that failed, found by counting the statements that completed) and,
 for a lock timeout, the sessions holding locks on the relations that statement names.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -25,12 +24,13 @@ from typing import Callable
 
 from . import ledger
 from . import model as m
-from .errors import DatabaseError, SchemagenError, UsageError
+from .errors import DatabaseError, SchemagenError
+from .failure import CountingCursor, describe_failure, locate_failure, lock_holders
+from .migrations import MigrationFile, discover
 from .pg import connect, mask_text, mask_url
 
 #: pg_advisory_lock key: the first 8 bytes of sha256("schemagen apply"), as a signed bigint
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"schemagen apply").digest()[:8], "big", signed=True)
-FILE_RE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.sql$")  # NNN_name.sql; other .sql files are ignored
 
 
 class MigrationFailed(SchemagenError):
@@ -43,48 +43,6 @@ class PrerequisitesMissing(SchemagenError):
 
 class ChangedMigrations(SchemagenError):
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class MigrationFile:
-    version: str
-    name: str
-    path: Path
-    checksum: str  # sha256 of the file's bytes
-
-    @property
-    def filename(self) -> str:
-        return self.path.name
-
-    def text(self) -> str:
-        """The file's text, as it was when discovered (its checksum is what the ledger records)."""
-        raw = self.path.read_bytes()
-        if hashlib.sha256(raw).hexdigest() != self.checksum:
-            raise UsageError(f"{self.path} changed while schemagen apply was running; nothing of it was applied, rerun")
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UsageError(f"{self.path} is not UTF-8 text (byte {e.start})") from None
-
-
-def discover(directory: str | Path) -> list[MigrationFile]:
-    """The migration files of ``directory`` (``NNN_name.sql``), in version order."""
-    d = Path(directory)
-    if not d.is_dir():
-        raise UsageError(f"migrations directory not found: {d} (use --dir, or run `schemagen render`)")
-    files, seen = [], {}
-    for p in sorted(d.glob("*.sql")):
-        mt = FILE_RE.match(p.name)
-        if not mt:
-            continue
-        v = mt.group("version")
-        if int(v) in seen:
-            raise UsageError(f"two migration files share version {v}: {seen[int(v)]} and {p.name}")
-        seen[int(v)] = p.name
-        files.append(MigrationFile(v, mt.group("name"), p, hashlib.sha256(p.read_bytes()).hexdigest()))
-    if not files:
-        raise UsageError(f"no migration files (NNN_name.sql) in {d}")
-    return sorted(files, key=lambda f: int(f.version))
 
 
 # ---------------------------------------------------------------- prerequisites
@@ -150,248 +108,6 @@ def _applied_by() -> str:
     except Exception:  # no passwd entry in some containers
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
-
-
-def _position(text: str, pos: int) -> tuple[int, int, str]:
-    """1-based character offset -> (line, column, that line's text)."""
-    before = text[: max(pos - 1, 0)]
-    line = before.count("\n") + 1
-    col = len(before) - (before.rfind("\n") + 1) + 1
-    lines = text.splitlines()
-    return line, col, lines[line - 1] if line <= len(lines) else ""
-
-
-# ---------------------------------------------------------------- locating a failure in a file
-#
-# PostgreSQL gives a position (``statement_position``, relative to the whole multi-statement
-# text) only for errors found while parsing or analysing a statement. For errors raised while
-# it runs (a lock timeout, a constraint violation, an exception in a DO block) it gives none.
-# The file still runs as ONE simple query; we count the results that came back before the
-# error (one per statement) and find that statement with a small lexer that splits the text
-# the way the server does (strings, quoted identifiers, dollar quotes, comments).
-
-_WORD = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*")
-_DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
-_ATOMIC = re.compile(r"\s+atomic\b", re.IGNORECASE)
-_INLINE_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
-
-
-def statement_spans(text: str) -> list[tuple[int, int]] | None:
-    """``[start, end)`` offsets of each non-empty statement, in the order the server runs them.
-
-    None when the text uses a construct this lexer does not follow (``BEGIN ATOMIC`` bodies,
-    whose semicolons do not end the statement); callers then just do not name a statement.
-    """
-    spans: list[tuple[int, int]] = []
-    i, n, start = 0, len(text), None
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif text.startswith("/*", i):  # comments nest in PostgreSQL
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        elif c == ";":
-            if start is not None:
-                spans.append((start, i + 1))
-                start = None
-            i += 1
-        else:
-            if start is None:
-                start = i
-            i = _skip_token(text, i)
-            if i < 0:
-                return None
-    if start is not None:
-        spans.append((start, n))
-    return spans
-
-
-def _skip_token(text: str, i: int) -> int:
-    """The offset after the token at ``i`` (-1: a construct statement_spans does not follow)."""
-    n, c = len(text), text[i]
-    if c == "'":
-        return _skip_string(text, i, backslash=False)
-    if c == '"':
-        j = i + 1
-        while True:
-            j = text.find('"', j)
-            if j < 0:
-                return n
-            if text.startswith('""', j):
-                j += 2
-                continue
-            return j + 1
-    if c == "$":
-        mt = _DOLLAR_QUOTE.match(text, i)
-        if mt:
-            close = text.find(mt.group(0), mt.end())
-            return n if close < 0 else close + len(mt.group(0))
-        return i + 1
-    mt = _WORD.match(text, i)
-    if mt:
-        word = mt.group(0)
-        j = mt.end()
-        if word in ("e", "E") and j < n and text[j] == "'":  # E'...' escape string
-            return _skip_string(text, j, backslash=True)
-        if word.lower() == "begin" and _ATOMIC.match(text, j):
-            return -1
-        return j
-    return i + 1
-
-
-def _skip_string(text: str, i: int, *, backslash: bool) -> int:
-    j, n = i + 1, len(text)
-    while j < n:
-        if backslash and text[j] == "\\":
-            j += 2
-        elif text[j] == "'":
-            if text.startswith("''", j):
-                j += 2
-            else:
-                return j + 1
-        else:
-            j += 1
-    return n
-
-
-class _CountingCursor:
-    """Runs a file as one simple query and remembers how many statements completed before an error.
-
-    psycopg checks the results of a multi-statement query in order and raises for the first
-    error; hooking that check (a psycopg internal, so used defensively) gives the statement's
-    index. If the hook ever stops being called, ``completed`` stays None and the report just
-    names no statement.
-    """
-
-    def __new__(cls, conn):
-        import psycopg
-
-        class Cursor(psycopg.Cursor):
-            completed: int | None = None
-
-            def _check_results(self, results):
-                try:
-                    bad = [i for i, r in enumerate(results) if r.status == psycopg.pq.ExecStatus.FATAL_ERROR]
-                    self.completed = bad[0] if bad else len(results)
-                except Exception:  # pragma: no cover - psycopg changed shape
-                    self.completed = None
-                return super()._check_results(results)
-
-        return Cursor(conn)
-
-
-@dataclass(frozen=True)
-class FailureLocation:
-    """Where in a migration file an error happened, as precisely as PostgreSQL lets us know."""
-
-    line: int
-    col: int
-    source: str  # that line of the file
-    exact: bool  # True: PostgreSQL's own position; False: the start of the failing statement
-    statement: str | None = None  # the failing statement's text, when known
-
-
-def locate_failure(text: str, diag, completed: int | None) -> FailureLocation | None:
-    """The position of an error in a file run as one simple query (see the section comment)."""
-    pos = getattr(diag, "statement_position", None) if diag is not None else None
-    spans = statement_spans(text)
-    if pos and str(pos).isdigit():
-        line, col, src = _position(text, int(pos))
-        stmt = next((text[a:b] for a, b in spans or () if a < int(pos) <= b), None)
-        return FailureLocation(line, col, src, True, stmt)
-    if completed is None or spans is None or completed >= len(spans):
-        return None
-    a, b = spans[completed]
-    stmt = text[a:b]
-    ctx = (getattr(diag, "context", None) or "") if diag is not None else ""
-    inline = _INLINE_LINE.search(ctx)
-    if inline:  # an error inside a DO block: its line N counts from the opening dollar quote
-        mt = _DOLLAR_QUOTE.search(stmt)
-        if mt:
-            body_line, _, _ = _position(text, a + mt.end() + 1)
-            line = body_line + int(inline.group(1)) - 1
-            src = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
-            return FailureLocation(line, len(src) - len(src.lstrip()) + 1, src, True, stmt)
-    line, col, src = _position(text, a + 1)
-    return FailureLocation(line, col, src, False, stmt)
-
-
-def lock_holders(conn, sql_text: str) -> list[str]:
-    """Other sessions holding locks on relations that ``sql_text`` names, one description each.
-
-    Called after a lock timeout: the waiting is over, but the session that blocked us usually
-    still holds its lock. Their query text is never printed (it may hold secrets).
-    """
-    rows = conn.execute(
-        """select n.nspname, c.relname, l.mode, l.pid, coalesce(a.usename::text, '?'),
-                  coalesce(a.state, '?'),
-                  coalesce(extract(epoch from now() - coalesce(a.xact_start, a.query_start))::int, 0)
-             from pg_locks l
-             join pg_class c on c.oid = l.relation
-             join pg_namespace n on n.oid = c.relnamespace
-             left join pg_stat_activity a on a.pid = l.pid
-            where l.locktype = 'relation' and l.granted and l.pid <> pg_backend_pid()
-              and l.database = (select oid from pg_database where datname = current_database())
-              and n.nspname not in ('pg_catalog', 'information_schema')
-            order by n.nspname, c.relname, l.pid""").fetchall()
-    low = sql_text.lower()
-    found = []
-    for schema, rel, mode, pid, user, state, age in rows:
-        name = re.escape(rel.lower())
-        pattern = rf'(?<![\w$."])(?:"?{re.escape(schema.lower())}"?\s*\.\s*)?"?{name}"?(?![\w$])'
-        if re.search(pattern, low):
-            found.append(f"{schema}.{rel} (pid {pid}, {mode}, user {user}, {state}"
-                         f"{f' for {age} s' if age else ''})")
-    return found
-
-
-def _describe_failure(f: MigrationFile, text: str, e, url: str, lock_timeout: float, statement_timeout: float,
-                      completed: int | None = None, holders: list[str] | None = None) -> str:
-    diag = getattr(e, "diag", None)
-    primary = (diag.message_primary if diag and diag.message_primary else str(e).splitlines()[0]).strip()
-    sqlstate = getattr(e, "sqlstate", None) or ""
-    loc = locate_failure(text, diag, completed)
-    detail = ""
-    if loc is not None and loc.exact:
-        where = f"{f.path}:{loc.line}:{loc.col}: "
-        width = len(str(loc.line))
-        detail = f"\n    {loc.line} | {loc.source.rstrip()}\n    {' ' * width} | {' ' * (loc.col - 1)}^"
-    elif loc is not None:  # PostgreSQL gave no position: show the start of the statement that failed
-        where = f"{f.path}:{loc.line}:{loc.col}: "
-        shown = (loc.statement or loc.source).strip().splitlines()
-        width = len(str(loc.line + min(len(shown), 3) - 1))
-        for k, src in enumerate(shown[:3]):
-            src = (" " * (loc.col - 1) + src) if k == 0 else src
-            detail += f"\n    {loc.line + k:>{width}} | {src.rstrip()}"
-        if len(shown) > 3:
-            detail += f"\n    {' ' * width} | …"
-        detail += f"\n    (the statement that failed starts at {loc.line}:{loc.col}; PostgreSQL gives no finer position)"
-    else:
-        where = f"{f.path}: "
-    for label, value in (("detail", diag and diag.message_detail), ("hint", diag and diag.message_hint),
-                         ("context", diag and diag.context)):
-        if value:
-            detail += f"\n    {label}: " + " / ".join(value.strip().splitlines()[:3])
-    hint = ""
-    if sqlstate == "55P03":
-        on = "; ".join(holders or []) or "an object this migration needs"
-        hint = (f"\n    lock timeout ({lock_timeout:g} s): another session holds a lock on {on}; "
-                "retry when it is done, or raise --lock-timeout")
-    elif sqlstate == "57014" and "statement timeout" in primary:
-        hint = f"\n    statement timeout ({statement_timeout:g} s): raise --statement-timeout if this is expected"
-    msg = f"migration {f.filename} failed and was rolled back: {where}{primary} (SQLSTATE {sqlstate}){detail}{hint}"
-    return mask_text(msg, url)
-
 
 def _ms_setting(seconds: float) -> str:
     """A timeout for SET: whole milliseconds, never rounding a positive value down to 0 (= disabled)."""
@@ -485,7 +201,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
         text = f.text()
         emit(f"applying {f.filename}" + (" (changed since it was applied)" if row else ""))
         t0 = time.monotonic()
-        cur = _CountingCursor(conn)
+        cur = CountingCursor(conn)
         try:
             with conn.transaction():
                 conn.execute("select set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
@@ -502,7 +218,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
                     holders = lock_holders(conn, loc.statement if loc and loc.statement else text)
                 except psycopg.Error:  # pragma: no cover - diagnosis is best effort
                     holders = None
-            raise MigrationFailed(_describe_failure(f, text, e, url, lock_timeout, statement_timeout,
+            raise MigrationFailed(describe_failure(f, text, e, url, lock_timeout, statement_timeout,
                                                     cur.completed, holders)) from None
         finally:
             cur.close()

@@ -147,7 +147,8 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     Exit 0 when the database matches the spec, 1 when it drifted, 2 when the check could not
     run (unreachable database, no shadow database possible, invalid usage).
     """
-    from .diff import FORMATS, diff as run_diff, format_text, use_color
+    from .diff import diff as run_diff
+    from .report import FORMATS, format_text, use_color
     from .errors import UsageError
 
     if not db:

@@ -160,7 +160,7 @@ def test_the_lexer_splits_the_generated_files_as_the_server_does(db):
     """statement_spans must count statements exactly as PostgreSQL runs them (one result each)."""
     import psycopg
 
-    from jarvis_schemagen.apply import statement_spans
+    from jarvis_schemagen.sqltext import statement_spans
 
     with psycopg.connect(db, autocommit=True) as conn, conn.transaction(force_rollback=True):
         for f in sorted(GENERATED.glob("*.sql")):

@@ -18,9 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from jarvis_schemagen import api, pg
+from jarvis_schemagen import cache as cache_mod
 from jarvis_schemagen import diff as diff_mod
 from jarvis_schemagen.cli import main
-from jarvis_schemagen.diff import diff, format_json, format_sql, format_text
+from jarvis_schemagen.diff import diff
+from jarvis_schemagen.report import format_json, format_sql, format_text
 
 pytestmark = pytest.mark.db
 
@@ -490,10 +492,10 @@ def test_a_changed_spec_misses_the_cache(jdb, run, tmp_path, pg_server):
 
 def test_the_cache_directory_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SCHEMAGEN_CACHE_DIR", str(tmp_path / "a"))
-    assert diff_mod.cache_dir_default() == tmp_path / "a"
+    assert cache_mod.cache_dir_default() == tmp_path / "a"
     monkeypatch.delenv("SCHEMAGEN_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert diff_mod.cache_dir_default() == tmp_path / "xdg" / "schemagen"
+    assert cache_mod.cache_dir_default() == tmp_path / "xdg" / "schemagen"
 
 
 def test_default_shadow_is_a_throwaway_cluster(jdb, pg_server):

@@ -6,14 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from jarvis_schemagen.apply import (
-    _applied_by,
-    _ms_setting,
-    _position,
-    discover,
-    locate_failure,
-    statement_spans,
-)
+from jarvis_schemagen.apply import _applied_by, _ms_setting
+from jarvis_schemagen.failure import locate_failure
+from jarvis_schemagen.migrations import discover
+from jarvis_schemagen.sqltext import position as _position, statement_spans
 from jarvis_schemagen.errors import UsageError
 
 

@@ -6,7 +6,8 @@ import json
 from dataclasses import replace
 
 from jarvis_schemagen import api
-from jarvis_schemagen import diff as d
+from jarvis_schemagen import cache
+from jarvis_schemagen import report as d
 from jarvis_schemagen import model as m
 from jarvis_schemagen.compare import compare
 
@@ -110,48 +111,48 @@ def test_sql_header_and_destructive_markers():
 
 def test_model_round_trips_through_the_cache_format():
     spec = api.load_default_spec()
-    data = json.loads(json.dumps(d.to_jsonable(spec)))
-    back = d.from_jsonable(data)
+    data = json.loads(json.dumps(cache.to_jsonable(spec)))
+    back = cache.from_jsonable(data)
     assert back == spec
     owned = replace(spec.tables[0], owner="postgres")
-    assert d.from_jsonable(d.to_jsonable(owned)).owner == "postgres"
+    assert cache.from_jsonable(cache.to_jsonable(owned)).owner == "postgres"
 
 
 def test_cache_key_depends_on_sql_versions_and_schemas():
-    base = d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
-    assert base == d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
-    assert base != d.cache_key("assumed", {"001_a.sql": "y"}, ["public"], 15, 15)
-    assert base != d.cache_key("assumed2", {"001_a.sql": "x"}, ["public"], 15, 15)
-    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 16, 15)
-    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 16)
-    assert base != d.cache_key("assumed", {"001_a.sql": "x"}, ["public", "auth"], 15, 15)
+    base = cache.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base == cache.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base != cache.cache_key("assumed", {"001_a.sql": "y"}, ["public"], 15, 15)
+    assert base != cache.cache_key("assumed2", {"001_a.sql": "x"}, ["public"], 15, 15)
+    assert base != cache.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 16, 15)
+    assert base != cache.cache_key("assumed", {"001_a.sql": "x"}, ["public"], 15, 16)
+    assert base != cache.cache_key("assumed", {"001_a.sql": "x"}, ["public", "auth"], 15, 15)
 
 
 def test_unreadable_cache_entries_are_misses(tmp_path):
     bad = tmp_path / "shadow-x.json"
     bad.write_text("{not json")
-    assert d._cache_read(bad) is None
+    assert cache.read(bad) is None
     bad.write_text(json.dumps({"format": 999, "value": {}}))
-    assert d._cache_read(bad) is None
-    bad.write_text(json.dumps({"format": d.CACHE_FORMAT, "value": {"@": "NoSuchClass"}}))
-    assert d._cache_read(bad) is None
-    assert d._cache_read(tmp_path / "missing.json") is None
+    assert cache.read(bad) is None
+    bad.write_text(json.dumps({"format": cache.CACHE_FORMAT, "value": {"@": "NoSuchClass"}}))
+    assert cache.read(bad) is None
+    assert cache.read(tmp_path / "missing.json") is None
 
 
 def test_the_cached_desired_state_round_trips():
     from jarvis_schemagen.compare import Scope, annotate, spec_schemas
 
     spec = api.load_default_spec()
-    desired = d.Desired(model=annotate(spec, spec), scope=Scope.of(spec), schemas=tuple(spec_schemas(spec)))
-    back = d.from_jsonable(json.loads(json.dumps(d.to_jsonable(desired))))
+    desired = cache.Desired(model=annotate(spec, spec), scope=Scope.of(spec), schemas=tuple(spec_schemas(spec)))
+    back = cache.from_jsonable(json.loads(json.dumps(cache.to_jsonable(desired))))
     assert back == desired
     assert back.scope.acl_roles[("table", "public.user_plans")] == frozenset({"anon", "authenticated"})
 
 
 def test_spec_cache_key_follows_the_file_and_the_code(monkeypatch):
-    key = d.spec_cache_key("schema.yaml", b"x", 15, 15)
-    assert key == d.spec_cache_key("other/schema.yaml", b"x", 15, 15)
-    assert key != d.spec_cache_key("schema.yaml", b"y", 15, 15)
-    assert key != d.spec_cache_key("jarvis.yaml", b"x", 15, 15)  # the name is rendered into the SQL
-    monkeypatch.setattr(d, "_CODE_FINGERPRINT", ["another version of the tool"])
-    assert key != d.spec_cache_key("schema.yaml", b"x", 15, 15)
+    key = cache.spec_cache_key("schema.yaml", b"x", 15, 15)
+    assert key == cache.spec_cache_key("other/schema.yaml", b"x", 15, 15)
+    assert key != cache.spec_cache_key("schema.yaml", b"y", 15, 15)
+    assert key != cache.spec_cache_key("jarvis.yaml", b"x", 15, 15)  # the name is rendered into the SQL
+    monkeypatch.setattr(cache, "_CODE_FINGERPRINT", ["another version of the tool"])
+    assert key != cache.spec_cache_key("schema.yaml", b"x", 15, 15)

@@ -1,0 +1,234 @@
+"""The diff report and its formats: text (for people), JSON (for scripts, versioned), SQL (the fix).
+
+``DiffReport`` is what ``diff.diff`` returns; nothing here touches a database.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import model as m
+from .compare import Change, Rls
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+JSON_VERSION = 1
+
+
+@dataclass
+class DiffReport:
+    database: str  # the target, password masked
+    spec: str
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Change, ...]
+    strict: bool = False
+    warnings: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)  # cache hit/miss, seconds per stage
+    desired: m.Schema | None = None  # the spec as PostgreSQL stores it, with ownership flags
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.changes) or (self.strict and bool(self.unmanaged))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.drift else 0
+
+    @property
+    def destructive(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.destructive)
+
+    @property
+    def plan(self) -> Plan:
+        """The statements that fix the drift (unmanaged objects are dropped only in strict mode)."""
+        if "_plan" not in self.__dict__:
+            from .plan import plan
+
+            self.__dict__["_plan"] = plan(self.changes + (self.unmanaged if self.strict else ()), self.desired)
+        return self.__dict__["_plan"]
+
+
+# ---------------------------------------------------------------- formats
+
+_OWNERSHIP = {"pos", "migration", "assumed"}
+
+
+def _plain(value) -> Any:
+    """Model values as JSON data, without positions or ownership flags."""
+    if isinstance(value, Rls):
+        return {"enabled": value.enabled, "forced": value.forced}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name not in _OWNERSHIP}
+    if isinstance(value, (tuple, list)):
+        return [_plain(x) for x in value]
+    return value
+
+
+def _side(c: Change, value) -> Any:
+    if value is None:
+        return None
+    if c.action == "alter" and c.detail and is_dataclass(value):
+        return {f: _plain(getattr(value, f)) for f in c.detail}
+    return _plain(value)
+
+
+def to_json_data(report: DiffReport) -> dict:
+    """The documented JSON structure (version 1). See docs/diff.md."""
+    return {
+        "version": JSON_VERSION,
+        "drift": report.drift,
+        "strict": report.strict,
+        "database": report.database,
+        "spec": report.spec,
+        "changes": [{
+            "kind": c.kind, "object": c.object, "action": c.action,
+            "before": _side(c, c.before), "after": _side(c, c.after),
+            "destructive": c.destructive, "detail": list(c.detail), "reason": c.reason,
+        } for c in report.changes],
+        "unmanaged": [{"kind": c.kind, "object": c.object} for c in report.unmanaged],
+        "warnings": list(report.warnings),
+    }
+
+
+def format_json(report: DiffReport) -> str:
+    return json.dumps(to_json_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def format_sql(report: DiffReport) -> str:
+    header = (f"schemagen diff: statements that bring {report.database} to {report.spec}.\n"
+              "Review before running: statements marked destructive can lose data.")
+    if report.unmanaged and not report.strict:
+        header += (f"\n{len(report.unmanaged)} unmanaged object(s) are left alone "
+                   "(with --strict they are dropped).")
+    return report.plan.sql(header)
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+_COLORS = {"+": "32", "-": "31", "~": "33", "?": "36", "bold": "1", "dim": "2"}
+_SYMBOL = {"add": "+", "drop": "-", "alter": "~"}
+_LIMIT = 120
+
+
+def _show(value) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):
+            return ", ".join(f"{k}={v!r}" for k, v in value)
+        if value and is_dataclass(value[0]):
+            return ", ".join(_show_item(x) for x in value)
+        return ", ".join(str(x) for x in value) if value else "(none)"
+    text = str(value)
+    return text if len(text) <= _LIMIT else text[:_LIMIT - 1] + "…"
+
+
+def _show_item(x) -> str:
+    if isinstance(x, m.IndexKey):
+        text = x.expression if x.is_column else f"({x.expression})"
+        return text + (f" {x.opclass}" if x.opclass else "") + (" desc" if x.descending else "") + \
+            (f" nulls {x.nulls}" if x.nulls else "")
+    if isinstance(x, m.Argument):
+        return " ".join(p for p in ("" if x.mode == "in" else x.mode, x.name or "", x.type,
+                                    f"default {x.default}" if x.default is not None else "") if p)
+    return str(x)
+
+
+def _describe(c: Change) -> list[str]:
+    """The lines under a change's headline: what differs, database side first."""
+    if c.kind == "grant":
+        b = ", ".join(c.before.privileges) if c.before else "none"
+        a = ", ".join(c.after.privileges) if c.after else "none"
+        return [f"database grants {b}; spec grants {a}"]
+    if c.kind == "comment":
+        return [f"database: {_show(c.before)}", f"spec:     {_show(c.after)}"]
+    if c.kind == "owner":
+        return [f"owned by {c.before}, one of the spec's API roles (an owner bypasses RLS and every revoke); "
+                f"expected the deploying role ({c.after})"]
+    if c.kind == "rls":
+        return [f"row level security {f}: database {'on' if getattr(c.before, f) else 'off'}, "
+                f"spec {'on' if getattr(c.after, f) else 'off'}" for f in c.detail]
+    if c.action != "alter":
+        return []
+    lines = []
+    for f in c.detail:
+        before, after = getattr(c.before, f), getattr(c.after, f)
+        if f == "body":
+            lines.append("body differs (- database, + spec):")
+            diff = list(difflib.unified_diff((before or "").splitlines(), (after or "").splitlines(), lineterm="",
+                                             n=1))[2:]
+            lines += ["  " + d for d in diff[:40]] + (["  …"] if len(diff) > 40 else [])
+        else:
+            lines.append(f"{f}: database {_show(before)}; spec {_show(after)}")
+    return lines
+
+
+def _headline(c: Change) -> str:
+    if c.kind == "comment":
+        what = f"comment on {c.object}"
+    elif c.kind == "rls":
+        what = f"row level security on {c.object}"
+    elif c.kind in ("column", "table", "function", "schema", "extension", "role"):
+        what = f"{c.kind} {c.object}"
+    else:
+        what = c.object
+    status = {"add": "missing from the database", "drop": "in the database, not in the spec",
+              "alter": "differs"}[c.action]
+    if c.kind == "grant" and c.action == "alter":
+        status = "differ"
+    return f"{what}: {status}"
+
+
+def format_text(report: DiffReport, color: bool = False) -> str:
+    def paint(text: str, style: str) -> str:
+        return f"\033[{_COLORS[style]}m{text}\033[0m" if color else text
+
+    lines: list[str] = []
+    n = len(report.changes)
+    if not report.drift:
+        lines.append(f"No drift: {report.database} matches {report.spec}.")
+    else:
+        counted = n + (len(report.unmanaged) if report.strict else 0)
+        destructive = sum(1 for c in report.changes if c.destructive) + \
+            (sum(1 for c in report.unmanaged if c.destructive) if report.strict else 0)
+        extra = f", {destructive} of them destructive to fix" if destructive else ""
+        lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between {report.spec} and "
+                           f"{report.database}{extra}.", "bold"))
+        lines.append(paint("  + missing from the database   - not in the spec   ~ differs", "dim"))
+    group = None
+    for c in report.changes:
+        if c.group != group:
+            group = c.group
+            lines.append("")
+            lines.append(paint(group, "bold"))
+        sym = _SYMBOL[c.action]
+        text = f"  {paint(sym, sym)} {_headline(c)}"
+        if c.destructive:
+            text += paint("  [destructive to fix]", "-")
+        lines.append(text)
+        lines += ["      " + d for d in _describe(c)]
+    if report.unmanaged:
+        lines.append("")
+        note = "counted as drift (--strict)" if report.strict else "drift only with --strict"
+        lines.append(paint(f"Unmanaged: in the database, never mentioned by the spec ({note}):", "bold"))
+        for c in report.unmanaged:
+            lines.append(f"  {paint('?', '?')} {c.kind} {c.object}")
+    if report.drift:
+        lines.append("")
+        lines.append("To see the statements that fix this: schemagen diff --format sql")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": format_text, "json": format_json, "sql": format_sql}
