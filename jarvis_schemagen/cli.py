@@ -15,7 +15,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import SchemagenError
+from .errors import SchemagenError, UsageError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success or no differences; 1 the check found something "
@@ -247,6 +247,65 @@ def status(db, directory, fmt) -> None:
         click.echo(f"{report.database}: " + ", ".join(
             f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@SPEC_OPTION
+@click.option("--db", "db", metavar="URL",
+              help="Show the access of this live database instead of the spec's (schemas and roles from the "
+                   "spec when it exists). Never printed with its password.")
+@click.option("--shadow-db", "shadow_db", metavar="URL",
+              help="Server for the temporary database that normalises a spec (as for diff).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: for pull request comments.")
+@click.option("--base", "base", metavar="OLD_SPEC",
+              help="Show only what changed since this spec: a file, or git:REF:path (e.g. git:main:schema.yaml). "
+                   "Widened access comes first.")
+@click.option("--fail-on-widen", is_flag=True,
+              help="With --base: exit 1 when access widened (or changed in a way that may widen).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Normalise specs again even if cached.")
+def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
+    """Who may do what: per table, role and command, denied / every row / the rows the
+    policies allow; and who may execute each function.
+
+    Computed from the spec normalised in a shadow database (like diff), or from --db.
+    Exit 0; with --base and --fail-on-widen, 1 when access widened; 2 when it could not run.
+    """
+    from pathlib import Path
+
+    from . import access as acc
+    from .api import load_spec
+
+    def current():
+        if db:
+            return acc.from_database(db, load_spec(spec) if Path(spec).is_file() else None)
+        return acc.from_spec(spec, shadow_url=shadow_db, use_cache=not no_cache)
+
+    if base is None:
+        if fail_on_widen:
+            raise UsageError("--fail-on-widen needs --base OLD_SPEC")
+        mx = acc.matrix_of(current())
+        click.echo(acc.FORMATS[fmt](mx), nl=False)
+        return
+    with acc.base_spec_file(base) as base_path:
+        old = acc.from_spec(base_path, shadow_url=shadow_db, use_cache=not no_cache, label=base)
+    new = current()
+    changes = acc.access_changes(old.model, new.model, roles=_union(old.roles, new.roles))
+    title = f"Access changes from {base} to {new.label}"
+    if fmt == "json":
+        click.echo(acc.format_changes_json(changes, base=base, target=new.label), nl=False)
+    elif fmt == "markdown":
+        click.echo(acc.format_changes_markdown(changes, title), nl=False)
+    else:
+        from .diff import use_color
+
+        click.echo(acc.format_changes_text(changes, color=use_color(sys.stdout), title=title), nl=False)
+    if fail_on_widen and any(c.verdict in ("widened", "changed") for c in changes):
+        sys.exit(1)
+
+
+def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a + b))
 
 
 if __name__ == "__main__":  # pragma: no cover
