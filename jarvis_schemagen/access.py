@@ -206,9 +206,7 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
     """The access matrix of ``model`` (grants as effective ACLs) for ``roles`` (default: the API
     roles and the model's declared roles) on ``tables`` (default: all of the model's)."""
     roles = tuple(roles) if roles is not None else default_roles(model)
-    known = {r.name for r in model.roles}
-    model = replace(model, roles=model.roles + tuple(m.Role(name=r) for r in roles if r not in known))
-    priv = _Privileges(model)
+    priv = _Privileges(with_roles(model, roles))
     wanted = set(tables) if tables is not None else None
     out_tables = []
     for t in sorted(model.tables, key=lambda t: t.qualified_name):
@@ -218,10 +216,20 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
         out_tables.append(TableAccess(t.qualified_name, t.rls_enabled, t.rls_forced, t.owner, cells))
     out_functions = []
     for f in sorted(model.functions, key=lambda f: f.signature):
-        callers = tuple(r for r in roles if priv.has(r, "schema", f.schema, "usage")
-                        and priv.has(r, "function", f.signature, "execute", f.owner))
-        out_functions.append(FunctionAccess(f.signature, f.security_definer, callers, f.owner))
+        out_functions.append(FunctionAccess(f.signature, f.security_definer, callers(priv, f, roles), f.owner))
     return Matrix(roles, tuple(out_tables), tuple(out_functions), source)
+
+
+def with_roles(model: m.Schema, roles: Iterable[str]) -> m.Schema:
+    """``model`` with a plain role (no BYPASSRLS, no memberships) for each of ``roles`` it lacks."""
+    known = {r.name for r in model.roles}
+    return replace(model, roles=model.roles + tuple(m.Role(name=r) for r in roles if r not in known))
+
+
+def callers(priv: _Privileges, f: m.Function, roles: Iterable[str]) -> tuple[str, ...]:
+    """The roles that may execute ``f`` (the privilege, and USAGE on its schema)."""
+    return tuple(r for r in roles if priv.has(r, "schema", f.schema, "usage")
+                 and priv.has(r, "function", f.signature, "execute", f.owner))
 
 
 def _cell(priv: _Privileges, t: m.Table, role: str, cmd: str) -> Cell:

@@ -73,11 +73,23 @@ def main() -> None:
 def validate(spec: str) -> None:
     """Check the spec and report every problem as FILE:LINE:COL: message.
 
+    Also runs `schemagen lint`: its findings are printed, and only errors fail validation.
     Exit 0 when the spec is valid, 1 when it has problems.
     """
     from .api import load_spec
 
+    from .lint import failing, format_line, lint
+
     schema = load_spec(spec)
+    findings = lint(schema)
+    for f in findings:
+        if f.suppressed is None:
+            click.echo(format_line(f), err=True)
+    errors = failing(findings, "error")
+    if errors:
+        click.echo(f"schemagen: {len(errors)} lint error{'s' if len(errors) != 1 else ''} in the spec "
+                   "(see `schemagen lint`)", err=True)
+        sys.exit(1)
     n_tables = sum(1 for t in schema.tables if not t.assumed)
     click.echo(f"{spec}: valid ({len(schema.migrations)} migrations, {n_tables} tables, "
                f"{sum(1 for f in schema.functions if not f.assumed)} functions)")
@@ -247,6 +259,42 @@ def status(db, directory, fmt) -> None:
         click.echo(f"{report.database}: " + ", ".join(
             f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
     sys.exit(0 if report.ok else 1)
+
+
+@main.command("lint")
+@SPEC_OPTION
+@click.option("--db", "db", metavar="URL",
+              help="Lint this live database (its schemas and roles from the spec when it exists) instead of the "
+                   "spec. Never printed with its password.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 for GitHub code scanning.")
+@click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="warning",
+              show_default=True, help="The least severe finding that makes the exit code 1.")
+def lint_command(spec, db, fmt, fail_on) -> None:
+    """Supabase's linter rules (splinter's names and numbers) and ours, on the spec.
+
+    Suppress a finding on one table, function or extension with
+    `lint_ignore: {<rule name or number>: <reason>}` in the spec.
+    Exit 0 when nothing at --fail-on or worse is found, 1 otherwise, 2 when it could not run.
+    """
+    from pathlib import Path
+
+    from . import lint as lint_mod
+    from .api import load_spec
+
+    if db:
+        from .access import from_database
+
+        schema = load_spec(spec) if Path(spec).is_file() else None
+        source = from_database(db, schema)
+        model = lint_mod.declared_like(source.model, schema)
+        findings = lint_mod.lint(model, source.model)
+        label = source.label
+    else:
+        findings = lint_mod.lint(load_spec(spec))
+        label = spec
+    click.echo(lint_mod.FORMATS[fmt](findings, label), nl=False)
+    sys.exit(1 if lint_mod.failing(findings, fail_on) else 0)
 
 
 @main.command()

@@ -34,6 +34,11 @@ def _pos() -> Pos | None:
     return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
 
 
+def _lint_ignore():
+    """``lint_ignore`` of a spec object: ((rule, reason), ...) suppressing lint findings; not state."""
+    return field(default=(), compare=False, repr=False)
+
+
 def qualify(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
@@ -79,6 +84,7 @@ class Extension:
     migration: str | None = None
     assumed: bool = False
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ class Table:
     # the owning role, as introspected (never in a spec); not part of equality
     owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
     @property
     def qualified_name(self) -> str:
@@ -221,6 +228,7 @@ class Function:
     # the owning role, as introspected (never in a spec); not part of equality
     owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
     @property
     def qualified_name(self) -> str:

@@ -91,6 +91,23 @@ def _text(ctx: _Ctx, node, what: str) -> str | None:
     return node.value
 
 
+def _lint_ignore(ctx: _Ctx, node) -> tuple[tuple[str, str], ...]:
+    """``lint_ignore: {rule: reason}``: lint findings to suppress on this object, each with its reason."""
+    from ..lint import RULE_KEYS
+
+    out = []
+    for rule, knode, vnode in _mapping(ctx, node, "lint_ignore") or []:
+        if rule not in RULE_KEYS:
+            ctx.error(knode, f"unknown lint rule '{rule}' in lint_ignore{did_you_mean(rule, sorted(RULE_KEYS))}")
+            continue
+        reason = _text(ctx, vnode, f"the reason for ignoring {rule}")
+        if not (reason or "").strip():
+            ctx.error(vnode, f"lint_ignore: {rule} needs a reason (why the finding does not apply here)")
+            continue
+        out.append((rule, reason.strip()))
+    return tuple(sorted(out))
+
+
 def _bool(ctx: _Ctx, node, what: str) -> bool | None:
     if not isinstance(node, yaml.ScalarNode) or _is_null(node):
         ctx.error(node, f"{what} must be true or false")
@@ -412,11 +429,13 @@ class _Loader:
                 "assumed": lambda n: _bool(ctx, n, "assumed"),
                 "migration": self._migration_ref,
                 "schema": lambda n: _text(ctx, n, "schema"),
+                "lint_ignore": lambda n: _lint_ignore(ctx, n),
             })
             if f is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"extension {name}", top_level=True)
-            out.append(m.Extension(name=name, schema=f.get("schema"), migration=mig, assumed=assumed, pos=ctx.pos(knode)))
+            out.append(m.Extension(name=name, schema=f.get("schema"), migration=mig, assumed=assumed, pos=ctx.pos(knode),
+                                   lint_ignore=f.get("lint_ignore") or ()))
         return tuple(sorted(out, key=lambda e: e.name))
 
     # -- functions
@@ -437,6 +456,7 @@ class _Loader:
                 "set": lambda n: n,
                 "body": lambda n: _text(ctx, n, "body"),
                 "grants": lambda n: n,
+                "lint_ignore": lambda n: _lint_ignore(ctx, n),
             }, required=("returns", "body"))
             if f is None or q is None:
                 continue
@@ -471,7 +491,7 @@ class _Loader:
                 language=language, body=body, volatility=f.get("volatility") or "volatile",
                 security_definer=bool(f.get("security_definer")), strict=bool(f.get("strict")),
                 config=tuple(sorted(config)), comment=f.get("comment"), migration=mig,
-                assumed=assumed, pos=ctx.pos(knode),
+                assumed=assumed, pos=ctx.pos(knode), lint_ignore=f.get("lint_ignore") or (),
             )
             if "grants" in f:
                 self._grant_items(f["grants"], "function", fn.signature, mig, assumed)
@@ -494,6 +514,7 @@ class _Loader:
                 "policies": lambda n: n,
                 "triggers": lambda n: n,
                 "grants": lambda n: n,
+                "lint_ignore": lambda n: _lint_ignore(ctx, n),
             })
             if f is None or q is None:
                 continue
@@ -504,7 +525,8 @@ class _Loader:
             mig, assumed = self._ownership(f, knode, f"table {qname}", top_level=True)
             t = {"raw": qname, "ok": True, "schema": q[0], "name": q[1], "migration": mig, "assumed": assumed,
                  "comment": f.get("comment"), "pos": ctx.pos(knode), "columns": [], "constraints": [],
-                 "indexes": [], "policies": [], "triggers": [], "rls": (False, False)}
+                 "indexes": [], "policies": [], "triggers": [], "rls": (False, False),
+                 "lint_ignore": f.get("lint_ignore") or ()}
             self.tables[key] = t
             if "rls" in f:
                 t["rls"] = self._rls(f["rls"])
@@ -793,7 +815,7 @@ class _Loader:
             policies=tuple(sorted(t["policies"], key=lambda p: p.name)),
             triggers=tuple(sorted(t["triggers"], key=lambda x: x.name)),
             rls_enabled=enabled, rls_forced=forced, comment=t["comment"],
-            migration=t["migration"], assumed=t["assumed"], pos=t["pos"])
+            migration=t["migration"], assumed=t["assumed"], pos=t["pos"], lint_ignore=t["lint_ignore"])
 
 
 def _strip(text: str | None) -> str | None:
