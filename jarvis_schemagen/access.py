@@ -423,6 +423,13 @@ def access_changes(old: Matrix | m.Schema, new: Matrix | m.Schema, roles: Iterab
     return out
 
 
+def spec_access_changes(old: m.Schema, new: m.Schema) -> list[AccessChange]:
+    """What a change of the spec from ``old`` to ``new`` does to access, without a database
+    (effective ACLs from ``spec_acl``; policy expressions compared as written). For
+    ``render --name``: the access changes of the migration it writes."""
+    return access_changes(spec_acl(old), spec_acl(new))
+
+
 def _cells_under(a: dict, b: dict, section: str, prefix: list) -> set[tuple[str, str, str, str]]:
     """The cells (section, object, role, command) under a path deepdiff reports: one cell, or
     every cell of a table, function or role that appeared or vanished."""

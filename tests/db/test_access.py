@@ -336,3 +336,16 @@ def test_lint_on_a_live_database(jurl):
     found = runner.invoke(main, ["lint", "--spec", str(SPEC), "--db", jurl, "--format", "json"])
     rules = {f["rule"] for f in json.loads(found.output)["findings"]}
     assert found.exit_code == 1 and {"policy_exists_rls_disabled", "rls_disabled_in_public"} <= rules
+
+
+@pytest.mark.parametrize("spec_path", [SPEC, ROOT / "tests" / "fixtures" / "kitchen_sink" / "schema.yaml"],
+                         ids=["jarvis", "kitchen_sink"])
+def test_offline_acls_are_what_a_database_reports(spec_path, pg_server, access_cache):
+    """spec_acl (what lint and render use without a database) against the shadow database's ACLs."""
+    shadow = access.from_spec(spec_path, shadow_url=pg_server.url, cache_dir=access_cache).model
+    offline = access.spec_acl(api.load_spec(spec_path))
+
+    def acl(model):
+        return {(g.on, g.object, role, p) for g in model.grants for role in g.roles for p in g.privileges}
+
+    assert acl(offline) == acl(shadow)

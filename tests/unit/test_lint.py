@@ -260,3 +260,16 @@ def test_every_rule_but_the_view_rules_is_tested_both_ways():
     # 0002 and 0010 need views in the spec; they are tested once the spec language has views
     tested = set(TRIGGERS) | {"policy_exists_rls_disabled"}
     assert set(lint.RULES) - tested == {"auth_users_exposed", "security_definer_view"}
+
+
+def test_spec_access_changes_offline():
+    from jarvis_schemagen import access
+
+    old = api.load_spec_text(spec_text(BASE), "spec.yaml")
+    new = api.load_spec_text(spec_text(mutated(lambda d: _t(d)["grants"].pop(0))), "spec.yaml")
+    changes = access.spec_access_changes(old, new)
+    # `revoke all from anon, authenticated` dropped: the platform's default privileges come back;
+    # RLS still hides every row from them, but TRUNCATE does not look at RLS
+    assert [(c.object, c.role, c.command, c.verdict) for c in changes] == [
+        ("public.notes", "anon", "truncate", "widened"), ("public.notes", "authenticated", "truncate", "widened")]
+    assert access.spec_access_changes(old, old) == []
