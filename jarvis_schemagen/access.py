@@ -528,13 +528,18 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
 
 
+def _table_note(t: TableAccess, roles: tuple[str, ...]) -> str:
+    rls = "RLS off" if not t.rls_enabled else "RLS forced" if t.rls_forced else "RLS on"
+    # the owner matters to the reader only when it is one of the roles shown (it then bypasses RLS)
+    return rls + (f", owned by {t.owner}" if t.owner in roles else "")
+
+
 def format_text(mx: Matrix) -> str:
     lines = [f"Access: {mx.source}" if mx.source else "Access",
              "  -  denied    ALL  every row    rows[n]  rows matching the policies [n]    (a,b) only these columns",
              ""]
     for t in mx.tables:
-        rls = "RLS off" if not t.rls_enabled else "RLS forced" if t.rls_forced else "RLS on"
-        lines.append(f"{t.table}  ({rls}{', owner ' + t.owner if t.owner else ''})")
+        lines.append(f"{t.table}  ({_table_note(t, mx.roles)})")
         notes: dict[str, int] = {}
         rows = [[role] + [_cell_label(t.cell(role, c), notes) for c in COMMANDS] for role in mx.roles]
         lines += ["  " + x for x in _grid(["role"] + list(COMMANDS), rows)]
@@ -557,8 +562,7 @@ def format_markdown(mx: Matrix) -> str:
              "`-` denied, **ALL** every row, `rows[n]` rows matching the policies [n], `(a,b)` only these columns.",
              ""]
     for t in mx.tables:
-        rls = "RLS off" if not t.rls_enabled else "RLS forced" if t.rls_forced else "RLS on"
-        lines.append(f"**`{_md(t.table)}`** ({rls})")
+        lines.append(f"**`{_md(t.table)}`** ({_md(_table_note(t, mx.roles))})")
         lines.append("")
         lines.append("| role | " + " | ".join(COMMANDS) + " |")
         lines.append("|---" * (len(COMMANDS) + 1) + "|")

@@ -68,7 +68,8 @@ def jurl(pg_server, jarvis_access_template):
 
 @pytest.fixture(scope="session")
 def spec_matrix(pg_server, access_cache) -> access.Matrix:
-    return access.matrix_of(access.from_spec(SPEC, shadow_url=pg_server.url, cache_dir=access_cache))
+    return access.matrix_of(access.from_spec(SPEC, shadow_url=pg_server.url, cache_dir=access_cache,
+                                             label="schema.yaml"))
 
 
 class World:
@@ -349,3 +350,12 @@ def test_offline_acls_are_what_a_database_reports(spec_path, pg_server, access_c
         return {(g.on, g.object, role, p) for g in model.grants for role in g.roles for p in g.privileges}
 
     assert acl(offline) == acl(shadow)
+
+
+def test_the_readme_shows_the_current_jarvis_matrix(spec_matrix):
+    readme = (ROOT / "README.md").read_text()
+    begin, end = "<!-- access-matrix:begin -->\n```text\n", "```\n<!-- access-matrix:end -->"
+    shown = readme[readme.index(begin) + len(begin):readme.index(end)]
+    assert shown == access.format_text(spec_matrix), (
+        "README.md's access matrix is stale: paste the output of `schemagen access` between the "
+        "access-matrix markers")
