@@ -670,7 +670,8 @@ class Source:
 def from_spec(spec_path, shadow_url: str | None = None, use_cache: bool = True, cache_dir=None,
               timeout: int = 10, label: str | None = None) -> Source:
     """The spec normalised exactly as ``diff`` does it (shadow database, cached)."""
-    from .diff import _desired, _read_spec, shadow_major_version
+    from .diff import _desired, _read_spec
+    from .shadow import shadow_major_version
 
     major = shadow_major_version(shadow_url, timeout)
     desired = _desired(spec_path, _read_spec(spec_path), major, major, shadow_url, use_cache, cache_dir, timeout, {})

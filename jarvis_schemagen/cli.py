@@ -345,7 +345,7 @@ def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
     elif fmt == "markdown":
         click.echo(acc.format_changes_markdown(changes, title), nl=False)
     else:
-        from .diff import use_color
+        from .report import use_color
 
         click.echo(acc.format_changes_text(changes, color=use_color(sys.stdout), title=title), nl=False)
     if fail_on_widen and any(c.verdict in ("widened", "changed") for c in changes):
