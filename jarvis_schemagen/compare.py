@@ -32,7 +32,7 @@ from . import model as m
 KINDS = ("role", "schema", "extension", "table", "owner", "rls", "column", "constraint", "index", "policy", "trigger",
          "function", "grant", "comment", "view", "materialized view", "sequence", "foreign table", "type", "domain")
 #: kinds the model has no place for: only ever listed as unmanaged
-UNMODELLED_KINDS = ("view", "materialized view", "sequence", "foreign table", "type", "domain")
+UNMODELLED_KINDS = ("sequence", "foreign table", "domain")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 _NOT_STATE = {"name", "comment", "migration", "assumed", "pos"}
 
@@ -97,6 +97,9 @@ def display_name(name: str) -> str:
     return name if _SIMPLE.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
+_NAMED_BY_KIND = ("table", "function", "schema", "column", "type", "view", "materialized view")
+
+
 def object_name(key: tuple[str, ...]) -> str:
     """The full, human name of an object from its key."""
     kind = key[0]
@@ -110,8 +113,7 @@ def object_name(key: tuple[str, ...]) -> str:
         return f"owner of {key[1]} {key[2]}"
     if kind == "comment":
         inner = key[1:]
-        return f"{inner[0]} {object_name(inner)}" if inner[0] in ("table", "function", "schema", "column") \
-            else object_name(inner)
+        return f"{inner[0]} {object_name(inner)}" if inner[0] in _NAMED_BY_KIND else object_name(inner)
     return key[1]
 
 
@@ -162,8 +164,17 @@ def annotate(desired: m.Schema, spec: m.Schema) -> m.Schema:
                        for n in desired.namespaces)
     spec_ext = {e.name: e for e in spec.extensions}
     extensions = tuple(_carry(e, spec_ext[e.name]) for e in desired.extensions if e.name in spec_ext)
+    spec_types = {t.qualified_name: t for t in spec.types}
+    types = tuple(_carry(t, spec_types[t.qualified_name]) if t.qualified_name in spec_types
+                  else replace(t, assumed=True, migration=None) for t in desired.types)
+    spec_views = {v.qualified_name: v for v in spec.views}
+    # the spec's declaration order (a view may read an earlier one), then undeclared ones
+    rank = {name: i for i, name in enumerate(spec_views)}
+    views = tuple(sorted((_carry(v, spec_views[v.qualified_name]) if v.qualified_name in spec_views
+                          else replace(v, assumed=True, migration=None) for v in desired.views),
+                         key=lambda v: (rank.get(v.qualified_name, len(rank)), v.qualified_name)))
     return replace(desired, roles=spec.roles, tables=tuple(tables), functions=functions, namespaces=namespaces,
-                   extensions=extensions, migrations=spec.migrations)
+                   extensions=extensions, migrations=spec.migrations, types=types, views=views)
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,8 @@ class Scope:
         schemas = {n.name for n in spec.namespaces if managed(n)}
         schemas |= {t.schema for t in spec.tables if managed(t)}
         schemas |= {f.schema for f in spec.functions if managed(f)}
+        schemas |= {t.schema for t in spec.types if managed(t)}
+        schemas |= {v.schema for v in spec.views if managed(v)}
         acl: dict[tuple[str, str], set[str]] = {}
         for g in spec.grants:
             name = g.object.split("(", 1)[0] if g.on == "function" else g.object
@@ -189,6 +202,7 @@ def spec_schemas(spec: m.Schema) -> list[str]:
     """Every schema the spec mentions: the ones to inspect."""
     names = {n.name for n in spec.namespaces}
     names |= {t.schema for t in spec.tables} | {f.schema for f in spec.functions}
+    names |= {t.schema for t in spec.types} | {v.schema for v in spec.views}
     names |= {e.schema for e in spec.extensions if e.schema}
     for t in spec.tables:
         names |= {c.ref_table.split(".", 1)[0] for c in t.constraints if c.ref_table and "." in c.ref_table}
@@ -290,8 +304,11 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
     _compare_roles(desired.roles, actual, out)
     _compare_namespaces(desired, actual, out)
     _compare_extensions(desired, actual, scope, out)
-    _compare_tables(desired, actual, scope, out)
+    _compare_types(desired, actual, scope, out)
+    enums = frozenset(t.qualified_name for t in actual.types)
+    _compare_tables(desired, actual, scope, out, enums)
     _compare_functions(desired, actual, scope, out)
+    _compare_views(desired, actual, scope, out)
     _compare_acls(desired, actual, scope, out, sequences or {})
     _compare_owners(desired, actual, {r.name for r in desired.roles}, out)
     for kind, schema, name in unmodelled:
@@ -349,21 +366,78 @@ _NESTED = (("column", "columns"), ("constraint", "constraints"), ("index", "inde
            ("trigger", "triggers"))
 
 
-def _compare_tables(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+def _compare_types(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    """Enum types: a managed one must have exactly the declared values in the declared order; an
+    assumed one must have at least the declared values. Removing or reordering values means
+    recreating the type, which rejects rows holding a removed value: destructive."""
+    have = {t.qualified_name: t for t in actual.types}
+    for t in desired.types:
+        key = ("type", t.qualified_name)
+        a = have.pop(t.qualified_name, None)
+        if a is None:
+            out.changes.append(_change("type", key, "add", None, t))
+            if managed(t) and t.comment is not None:
+                out.comment(key, None, t.comment)
+            continue
+        own = managed(t)
+        if own and a.values != t.values:
+            extension = [v for v in t.values if v in a.values] == list(a.values)
+            reason = None if extension else (f"recreates type {t.qualified_name} without "
+                                             f"{', '.join(v for v in a.values if v not in t.values) or 'its old order'}; "
+                                             "rows holding a removed value are rejected")
+            out.changes.append(_change("type", key, "alter", a, t, ("values",), not extension, reason))
+        elif not own and not set(t.values) <= set(a.values):
+            merged = replace(t, values=a.values + tuple(v for v in t.values if v not in a.values))
+            out.changes.append(_change("type", key, "alter", a, merged, ("values",)))
+        if own:
+            out.comment(key, a.comment, t.comment)
+    for a in have.values():
+        if a.schema in scope.managed_schemas:
+            out.unmanaged.append(_change("type", ("type", a.qualified_name), "drop", a, None))
+
+
+def _compare_views(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    """Views and materialized views: a managed one must match (query as PostgreSQL prints it, kind,
+    options) and its comment; an assumed one must exist."""
+    have = {v.qualified_name: v for v in actual.views}
+    for v in desired.views:
+        key = (v.kind, v.qualified_name)
+        a = have.pop(v.qualified_name, None)
+        if a is not None and a.materialized != v.materialized:
+            out.changes.append(_change(a.kind, (a.kind, a.qualified_name), "drop", a, None))
+            a = None
+        if a is None:
+            out.changes.append(_change(v.kind, key, "add", None, v))
+            if managed(v) and v.comment is not None:
+                out.comment(key, None, v.comment)
+            continue
+        if not managed(v):
+            continue
+        detail = differing_fields(v, a)
+        if detail:
+            out.changes.append(_change(v.kind, key, "alter", a, v, detail))
+        out.comment(key, a.comment, v.comment)
+    for a in have.values():
+        if a.schema in scope.managed_schemas:
+            out.unmanaged.append(_change(a.kind, (a.kind, a.qualified_name), "drop", a, None))
+
+
+def _compare_tables(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out,
+                    enums: frozenset[str] = frozenset()) -> None:
     have = {t.qualified_name: t for t in actual.tables}
     for t in desired.tables:
         a = have.pop(t.qualified_name, None)
         if a is None:
             out.changes.append(_change("table", ("table", t.qualified_name), "add", None, t))
             continue
-        _compare_table(t, a, scope, out)
+        _compare_table(t, a, scope, out, enums)
     for a in have.values():
         if a.schema in scope.managed_schemas:
             out.unmanaged.append(_change("table", ("table", a.qualified_name), "drop", a, None, destructive=True,
                                          reason=f"drops table {a.qualified_name} and all its rows"))
 
 
-def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out) -> None:
+def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: frozenset[str] = frozenset()) -> None:
     name = t.qualified_name
     own = managed(t)
     if own and (t.rls_enabled, t.rls_forced) != (a.rls_enabled, a.rls_forced) or not own and (
@@ -391,7 +465,7 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out) -> None:
             if detail:
                 destructive, reason = False, None
                 if kind == "column":
-                    destructive, reason = _column_change_risk(name, o, x, detail)
+                    destructive, reason = _column_change_risk(name, o, x, detail, enums)
                 out.changes.append(_change(kind, key, "alter", x, o, detail, destructive, reason))
             if managed(o, t):
                 out.comment(key, x.comment, o.comment)
@@ -408,10 +482,12 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out) -> None:
                 out.unmanaged.append(change)
 
 
-def _column_change_risk(table: str, want: m.Column, have: m.Column, detail: tuple[str, ...]) -> tuple[bool, str | None]:
+def _column_change_risk(table: str, want: m.Column, have: m.Column, detail: tuple[str, ...],
+                        enums: frozenset[str] = frozenset()) -> tuple[bool, str | None]:
     if "generated" in detail and want.generated is not None and have.generated is None:
         return True, f"recreates column {table}.{want.name} as a generated column; its stored values are lost"
-    if "type" in detail and want.generated is None and type_change_loses_data(have.type, want.type):
+    enum_to_text = have.type in enums and want.type in ("text", "character varying")
+    if "type" in detail and want.generated is None and not enum_to_text and type_change_loses_data(have.type, want.type):
         return True, (f"changes the type of {table}.{want.name} from {have.type} to {want.type}; "
                       "values may be lost or rejected")
     return False, None
@@ -462,6 +538,8 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, 
             targets.append(("sequence", name, name, False))
     for f in desired.functions:
         targets.append(("function", f.signature, f.qualified_name, managed(f)))
+    for v in desired.views:
+        targets.append(("table", v.qualified_name, v.qualified_name, managed(v)))
     for n in desired.namespaces:
         targets.append(("schema", n.name, n.name, managed(n)))
     for on, obj, scope_name, own in targets:

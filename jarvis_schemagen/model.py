@@ -98,6 +98,9 @@ class Column:
     comment: str | None = None
     migration: str | None = None  # None: the table's
     assumed: bool = False  # declared on an assumed table and pre-existing
+    # declared as serial/bigserial/smallserial (spec only: PostgreSQL stores the integer type, a
+    # nextval() default and an owned sequence, which is what introspection finds)
+    serial: bool = field(default=False, compare=False)
     pos: Pos | None = _pos()
 
 
@@ -245,6 +248,62 @@ class Function:
 
 
 @dataclass(frozen=True)
+class EnumType:
+    """``create type schema.name as enum (values...)``. ``value_migrations`` names the migration
+    that adds each value declared later than the type (``alter type ... add value``)."""
+
+    schema: str
+    name: str
+    values: tuple[str, ...]
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    value_migrations: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (value, migration id)
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class ViewColumn:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class View:
+    """``create view`` (or ``create materialized view``) schema.name ``as`` query.
+
+    ``query`` is the SELECT as written in the spec, or as ``pg_get_viewdef`` prints it when
+    introspected. ``columns`` (introspected only; not part of equality) tell the planner whether
+    ``create or replace view`` can keep the view or it must be dropped and created again.
+    """
+
+    schema: str
+    name: str
+    query: str
+    materialized: bool = False
+    security_invoker: bool = False
+    security_barrier: bool = False
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    columns: tuple[ViewColumn, ...] = field(default=(), compare=False)
+    owner: str | None = field(default=None, compare=False)
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def kind(self) -> str:
+        return "materialized view" if self.materialized else "view"
+
+
+@dataclass(frozen=True)
 class Grant:
     """A GRANT (or REVOKE) of privileges on one object to roles.
 
@@ -289,13 +348,23 @@ class Schema:
     functions: tuple[Function, ...] = ()
     grants: tuple[Grant, ...] = ()
     default_privileges: tuple[DefaultPrivilege, ...] = ()
+    types: tuple[EnumType, ...] = ()
+    views: tuple[View, ...] = ()  # in creation order (a view may read an earlier one)
     source: str | None = field(default=None, compare=False)
+    # problems that do not stop the work (validate/render print them on stderr)
+    warnings: tuple = field(default=(), compare=False)
 
     def table(self, qualified_name: str) -> Table | None:
         return next((t for t in self.tables if t.qualified_name == qualified_name), None)
 
     def function(self, qualified_name: str) -> Function | None:
         return next((f for f in self.functions if f.qualified_name == qualified_name), None)
+
+    def type(self, qualified_name: str) -> EnumType | None:
+        return next((t for t in self.types if t.qualified_name == qualified_name), None)
+
+    def view(self, qualified_name: str) -> View | None:
+        return next((v for v in self.views if v.qualified_name == qualified_name), None)
 
     def migration(self, migration_id: str) -> Migration | None:
         return next((m for m in self.migrations if m.id == migration_id), None)
@@ -345,6 +414,9 @@ def restrict(schema: Schema, migration_id: str) -> Schema:
         functions=tuple(f for f in schema.functions if effective_migration(f) == migration_id),
         grants=tuple(g for g in schema.grants if effective_migration(g) == migration_id),
         default_privileges=tuple(d for d in schema.default_privileges if migration_id == ASSUMED),
+        types=tuple(t for t in schema.types if effective_migration(t) == migration_id
+                    or any(mig == migration_id for _, mig in t.value_migrations)),
+        views=tuple(v for v in schema.views if effective_migration(v) == migration_id),
     )
 
 
@@ -369,8 +441,12 @@ def walk(schema: Schema) -> Iterator[tuple[str, object, Table | None]]:
         ):
             for o in items:
                 yield kind, o, t
+    for ty in schema.types:
+        yield "type", ty, None
     for f in schema.functions:
         yield "function", f, None
+    for v in schema.views:
+        yield v.kind, v, None
     for g in schema.grants:
         yield "grant", g, None
     for d in schema.default_privileges:

@@ -20,17 +20,19 @@ from typing import Iterable
 from . import model as m
 from .compare import UNMODELLED_KINDS, Change, managed
 from .render import config_value, dollar_quote, index_key, quote_ident, quote_literal, quote_qualified, quote_role
+from . import sql_lang
 
 # phases
-ROLES, SCHEMAS, EXTENSIONS, DROP_VIEWS = 0, 1, 2, 9
+ROLES, SCHEMAS, EXTENSIONS, TYPES, DROP_VIEWS = 0, 1, 2, 3, 9
 DROP_TRIGGERS, DROP_POLICIES, REVOKE, DROP_FKS, DROP_CONSTRAINTS, DROP_INDEXES = 10, 11, 12, 13, 14, 15
-DROP_COLUMNS, DROP_TABLES, DROP_FUNCTIONS, DROP_EXTENSIONS = 16, 17, 18, 19
+DROP_COLUMNS, DROP_TABLES, DROP_FUNCTIONS, DROP_EXTENSIONS, REPLACE_TYPES = 16, 17, 18, 19, 19
 FUNCTIONS = 20
 TABLES, ADD_COLUMNS, ALTER_COLUMNS, RLS, OWNERS = 30, 31, 32, 33, 34
-CONSTRAINTS, FKS, INDEXES = 40, 41, 42
+CONSTRAINTS, FKS, INDEXES, VIEWS = 40, 41, 42, 45
 POLICIES, TRIGGERS = 50, 51
 ACL_RESET, GRANTS = 60, 61
 COMMENTS = 70
+DROP_OLD_TYPES = 80  # an enum type replaced by a new one, once nothing uses it
 
 PREAMBLE = ("set local search_path = '';", "set local check_function_bodies = off;")
 
@@ -40,6 +42,9 @@ class Statement:
     sql: str  # one statement, ending in ";"
     phase: int
     destructive: str | None = None  # why it can lose data
+    # runs (and commits) before the transaction: `alter type ... add value`, whose new value the
+    # transaction could not use otherwise (and which PostgreSQL < 12 refuses inside a transaction block)
+    outside_transaction: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,16 @@ class Plan:
         if not self.statements:
             lines.append("-- No drift: nothing to do.")
             return "\n".join(lines) + "\n"
+        first = [s for s in self.statements if s.outside_transaction] if transaction else []
+        if first:
+            lines.append("-- Enum values first, each committed on its own: the transaction below may use them.")
+            lines.extend(s.sql for s in first)
         if transaction:
             lines.append("begin;")
         lines.extend(PREAMBLE)
         for s in self.statements:
+            if s in first:
+                continue
             if s.destructive:
                 lines.append(f"-- destructive: {s.destructive}")
             lines.append(s.sql)
@@ -241,6 +252,8 @@ def comment_sql(key: tuple[str, ...], text: str | None) -> str:
         target = f"function {_fn_ref(key[1])}"
     elif kind == "schema":
         target = f"schema {quote_ident(key[1])}"
+    elif kind in ("type", "view", "materialized view"):
+        target = f"{kind} {_t(key[1])}"
     else:
         raise ValueError(f"cannot comment on a {kind}")
     return f"comment on {target} is {value};"
@@ -251,6 +264,11 @@ def _mentions(expression: str | None, column: str) -> bool:
         return False
     return re.search(r'(?<![\w$."])' + re.escape(column) + r'(?![\w$"])', expression) is not None or \
         quote_ident(column) in expression
+
+
+def _names(query: str | None, name: str) -> bool:
+    """Whether a deparsed query mentions ``name`` (a qualified relation, or a column, also as ``t.col``)."""
+    return bool(query) and re.search(r'(?<![\w$"])' + re.escape(name) + r'(?![\w$"])', query) is not None
 
 
 def function_needs_recreate(before: m.Function, after: m.Function) -> bool:
@@ -271,13 +289,14 @@ class _Planner:
         self.seq = 0
         self.done: set[tuple] = set()  # (what, key) already emitted, to avoid duplicates
 
-    def emit(self, phase: int, sql: str, destructive: str | None = None, once: tuple | None = None) -> None:
+    def emit(self, phase: int, sql: str, destructive: str | None = None, once: tuple | None = None,
+             outside_transaction: bool = False) -> None:
         if once is not None:
             if once in self.done:
                 return
             self.done.add(once)
         self.seq += 1
-        self.out.append((phase, self.seq, Statement(sql, phase, destructive)))
+        self.out.append((phase, self.seq, Statement(sql, phase, destructive, outside_transaction)))
 
     def table(self, name: str) -> m.Table | None:
         return self.desired.table(name) if self.desired is not None else None
@@ -422,6 +441,11 @@ class _Planner:
         t = self.table(table)
         if t is None:
             return
+        views = self.dependent_views(table, col)
+        for v in views:  # deepest first
+            self.emit(DROP_VIEWS, sql_lang.view_drop(v), once=("drop view", v.qualified_name))
+        for v in reversed(views):
+            self.create_view(v, recreated=True)
         for p in t.policies:
             if _mentions(p.using, col) or _mentions(p.with_check, col):
                 self.emit(DROP_POLICIES, f"drop policy if exists {quote_ident(p.name)} on {_t(table)};",
@@ -478,13 +502,13 @@ class _Planner:
             for sql in trigger_sql(table, c.after):
                 self.emit(TRIGGERS, sql, once=("create trigger", table, c.after.name, sql))
 
-    def function(self, c: Change) -> None:
+    def function(self, c: Change, recreate: bool = False) -> None:
         sig = c.key[1]
         if c.action == "drop":
-            self.emit(DROP_FUNCTIONS, f"drop function {_fn_ref(sig)};")
+            self.emit(DROP_FUNCTIONS, f"drop function {_fn_ref(sig)};", once=("drop function", sig))
             return
         f: m.Function = c.after
-        recreate = c.action == "alter" and function_needs_recreate(c.before, f)
+        recreate = recreate or c.action == "alter" and function_needs_recreate(c.before, f)
         if recreate:
             # triggers calling it must go first and come back after; its ACL and comment are lost
             for t in self.desired.tables if self.desired is not None else ():
@@ -494,10 +518,10 @@ class _Planner:
                                   once=("drop trigger", t.qualified_name, tr.name))
                         for sql in trigger_sql(t.qualified_name, tr):
                             self.emit(TRIGGERS, sql, once=("create trigger", t.qualified_name, tr.name, sql))
-            self.emit(DROP_FUNCTIONS, f"drop function {_fn_ref(sig)};")
-        self.emit(FUNCTIONS, function_sql(f))
+            self.emit(DROP_FUNCTIONS, f"drop function {_fn_ref(sig)};", once=("drop function", sig))
+        self.emit(FUNCTIONS, function_sql(f), once=("create function", sig))
         if (c.action == "add" or recreate) and managed(f):
-            self.emit(ACL_RESET, acl_reset_sql("function", sig))
+            self.emit(ACL_RESET, acl_reset_sql("function", sig), once=("acl reset function", sig))
             if managed(f) and f.comment is not None:
                 self.emit(COMMENTS, comment_sql(("function", sig), f.comment), once=("comment", "function", sig))
         if recreate:
@@ -522,6 +546,104 @@ class _Planner:
         # the role running this script (the deployer) takes the object back from the API role
         self.emit(OWNERS, f"alter {target} owner to current_user;")
 
+    # ------------------------------------------------------------ enum types and views
+
+    def type(self, c: Change) -> None:
+        if isinstance(c.before, str) or isinstance(c.after, str):  # a range or composite type (not modelled)
+            self.unmodelled(c)
+            return
+        name = c.key[1]
+        if c.action == "add":
+            self.emit(TYPES, sql_lang.enum_create(c.after))
+            return
+        if c.action == "drop":
+            self.emit(DROP_EXTENSIONS, f"drop type {_t(name)};", c.reason)
+            return
+        have, want = c.before.values, c.after.values
+        if sql_lang.enum_is_extension(have, want):
+            for value, after, before in sql_lang.enum_additions(have, want):
+                self.emit(TYPES, sql_lang.enum_add_value(name, value, after, before), outside_transaction=True)
+            return
+        self.recreate_enum(c.after, c.reason)
+
+    def recreate_enum(self, ty: m.EnumType, why: str | None) -> None:
+        """Values cannot be removed or reordered: rename the type, create it anew, move every column
+        of the desired tables to it through text (rows holding a removed value make it fail), drop the old."""
+        name, old = ty.qualified_name, f"{ty.name}__schemagen_old"
+        # after the functions using it are dropped (by their old signature), before they are created again
+        self.emit(REPLACE_TYPES, f"alter type {_t(name)} rename to {quote_ident(old)};", why)
+        self.emit(REPLACE_TYPES, sql_lang.enum_create(ty))
+        if managed(ty) and ty.comment is not None:
+            self.emit(COMMENTS, comment_sql(("type", name), ty.comment), once=("comment", "type", name))
+        # functions taking or returning it are bound to the old type: recreate them on the new one
+        for f in self.desired.functions if self.desired is not None else ():
+            if any(_names(text, name) for text in [f.returns] + [a.type for a in f.arguments]):
+                self.function(Change(kind="function", object=f.signature, action="alter", before=f, after=f,
+                                     key=("function", f.signature)), recreate=True)
+        for t in self.desired.tables if self.desired is not None else ():
+            for col in t.columns:
+                if col.type.rstrip("[]") != name:
+                    continue
+                alter = f"alter table {_t(t.qualified_name)} alter column {quote_ident(col.name)}"
+                if col.default is not None:
+                    self.emit(ALTER_COLUMNS, f"{alter} drop default;")
+                text_type = "text" + col.type[len(name):]
+                self.emit(ALTER_COLUMNS, f"{alter} type {col.type} using {quote_ident(col.name)}::{text_type}::{col.type};",
+                          why)
+                if col.default is not None:
+                    self.emit(ALTER_COLUMNS, f"{alter} set default {col.default};")
+                self.rebuild_dependents(t.qualified_name, col.name, indexes=False)
+        self.emit(DROP_OLD_TYPES, f"drop type {quote_ident(ty.schema)}.{quote_ident(old)};")
+
+    def view(self, c: Change) -> None:
+        if c.action == "drop":
+            self.emit(DROP_VIEWS, sql_lang.view_drop(c.before), once=("drop view", c.key[1]))
+            return
+        v: m.View = c.after
+        if c.action == "add":
+            self.create_view(v)
+            return
+        # create or replace keeps the view (and what depends on it) when it only appends columns
+        compatible = not v.materialized and v.columns[:len(c.before.columns)] == c.before.columns
+        if compatible:
+            self.emit(VIEWS, sql_lang.view_create(v), once=("create view", v.qualified_name))
+        else:
+            self.recreate_view(v)
+
+    def create_view(self, v: m.View, recreated: bool = False) -> None:
+        self.emit(VIEWS, sql_lang.view_create(v, replace=False), once=("create view", v.qualified_name))
+        if managed(v):  # a fresh view starts with the server's default privileges: reset them
+            self.emit(ACL_RESET, acl_reset_sql("table", v.qualified_name), once=("acl reset", v.qualified_name))
+        if recreated:  # what the drop took with it: the privileges and the comment
+            for role, privs in sorted(self.desired_acl("table", v.qualified_name).items()):
+                self.emit(GRANTS, f"grant {_privileges(privs, '')} on table {_t(v.qualified_name)} to {quote_role(role)};",
+                          once=("grant", "table", v.qualified_name, role))
+            if managed(v) and v.comment is not None:
+                self.emit(COMMENTS, sql_lang.comment_on(v.kind, v.qualified_name, v.comment),
+                          once=("comment", v.kind, v.qualified_name))
+
+    def recreate_view(self, v: m.View) -> None:
+        """Drop and create again, with the views that read it (PostgreSQL refuses to drop a view
+        other views depend on)."""
+        for d in self.dependent_views(v.qualified_name):
+            self.emit(DROP_VIEWS, sql_lang.view_drop(d), once=("drop view", d.qualified_name))
+        self.emit(DROP_VIEWS, sql_lang.view_drop(v), once=("drop view", v.qualified_name))
+        self.create_view(v, recreated=True)
+        for d in reversed(self.dependent_views(v.qualified_name)):
+            self.create_view(d, recreated=True)
+
+    def dependent_views(self, relation: str, column: str | None = None) -> list[m.View]:
+        """Desired views whose query names ``relation`` (and ``column``), transitively; the deepest first."""
+        out: list[m.View] = []
+        for v in self.desired.views if self.desired is not None else ():
+            if _names(v.query, relation) and (column is None or _names(v.query, column)):
+                for d in self.dependent_views(v.qualified_name):
+                    if d not in out:
+                        out.append(d)
+                if v not in out:
+                    out.append(v)
+        return out
+
     def unmodelled(self, c: Change) -> None:
         name = c.key[1]
         # views go before anything they could read; types and sequences after the tables using them
@@ -543,7 +665,7 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     handlers = {"role": p.role, "schema": p.schema, "extension": p.extension, "table": p.table_change,
                 "rls": p.rls, "column": p.column, "constraint": p.constraint, "index": p.index,
                 "policy": p.policy, "trigger": p.trigger, "function": p.function, "grant": p.grant,
-                "comment": p.comment, "owner": p.owner}
+                "comment": p.comment, "owner": p.owner, "type": p.type, "view": p.view, "materialized view": p.view}
     handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
     for c in changes:
         handlers[c.kind](c)

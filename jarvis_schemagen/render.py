@@ -113,6 +113,9 @@ def environment() -> jinja2.Environment:
         config_value=lambda kv: config_value(kv[0], kv[1]),
         index_key=index_key,
     )
+    from . import sql_lang
+
+    env.globals["sql"] = sql_lang
     return env
 
 
@@ -132,6 +135,9 @@ class Part:
     functions: tuple[m.Function, ...]
     grants: tuple[m.Grant, ...]
     functions_by_signature: dict
+    types: tuple[str, ...] = ()  # statements creating types or adding enum values, in order
+    views: tuple[m.View, ...] = ()
+    created_types: tuple[m.EnumType, ...] = ()  # for their comments
 
 
 def _fk_order(tables: list[m.Table]) -> list[m.Table]:
@@ -163,6 +169,25 @@ def _fk_order(tables: list[m.Table]) -> list[m.Table]:
     return out
 
 
+def _type_statements(part: m.Schema, migration_id: str) -> tuple[str, ...]:
+    """Enum types this file creates (with the values of their own migration), then values it adds."""
+    from . import sql_lang
+
+    out = []
+    for ty in part.types:
+        later = dict(ty.value_migrations)
+        if m.effective_migration(ty) == migration_id:
+            out.append(sql_lang.enum_create_idempotent(ty, tuple(v for v in ty.values if v not in later)))
+            continue
+        # values added by this file: the type exists with the values of every earlier migration
+        order = {mig_id: i for i, mig_id in enumerate(sorted({*later.values(), migration_id}, key=int))}
+        existing = tuple(v for v in ty.values if v not in later or order[later[v]] < order[migration_id])
+        desired = tuple(v for v in ty.values if v in existing or later.get(v) == migration_id)
+        for value, after, before in sql_lang.enum_additions(existing, desired):
+            out.append(sql_lang.enum_add_value(ty.qualified_name, value, after, before))
+    return tuple(out)
+
+
 def _ordered(part: m.Schema, migration_id: str) -> Part:
     def created_here(t: m.Table) -> bool:
         return m.effective_migration(t) == migration_id
@@ -180,6 +205,9 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
         functions=tuple(sorted(part.functions, key=lambda f: f.signature)),
         grants=part.grants,  # declaration order: a revoke then a grant must stay in that order
         functions_by_signature={f.signature: f for f in part.functions},
+        types=_type_statements(part, migration_id),
+        views=part.views,  # declaration order: a view may read an earlier one
+        created_types=tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id),
     )
 
 

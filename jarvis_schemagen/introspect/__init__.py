@@ -26,7 +26,7 @@ from .. import model as m
 
 SQL_DIR = Path(__file__).resolve().parent
 KINDS = ("namespaces", "extensions", "roles", "relations", "columns", "constraints", "indexes",
-         "policies", "triggers", "functions", "grants", "comments")
+         "policies", "triggers", "functions", "grants", "comments", "types", "views")
 
 #: Schemas never inspected: PostgreSQL's own and the migrations ledger.
 LEDGER_SCHEMA = "schemagen"
@@ -137,6 +137,22 @@ def _index_keys(nkeys: int, exprs: list[str | None] | None, attnames: list[str |
     return tuple(keys)
 
 
+_TRUE_WORDS = {"true", "on", "yes", "1", "t", "y"}
+
+
+def _view_option(options: list[str], name: str) -> bool:
+    for entry in options or ():
+        key, _, value = entry.partition("=")
+        if key == name:
+            return value.lower() in _TRUE_WORDS
+    return False
+
+
+def view_query(text: str | None) -> str:
+    """``pg_get_viewdef`` text without its leading blank and trailing semicolon."""
+    return (text or "").strip().rstrip(";").rstrip()
+
+
 def build(rows: dict[str, list[tuple]]) -> m.Schema:
     """Assemble the model from the rows of every kind's query (in ``KINDS``)."""
     comments: dict[tuple, str] = {}
@@ -218,7 +234,20 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(set(privs))), roles=(role,))
                    for (on, obj, role), privs in sorted(acl.items()))
 
+    types = tuple(m.EnumType(schema=schema, name=name, values=tuple(values),
+                             comment=comments.get(("type", schema, name, None)))
+                  for schema, name, values in rows.get("types", ()))
+    views = tuple(m.View(
+        schema=schema, name=name, query=view_query(query), materialized=materialized,
+        security_invoker=_view_option(options, "security_invoker"),
+        security_barrier=_view_option(options, "security_barrier"),
+        comment=comments.get(("materialized view" if materialized else "view", schema, name, None)),
+        columns=tuple(m.ViewColumn(n, t) for n, t in zip(col_names, col_types)), owner=owner)
+        for schema, name, materialized, query, options, col_names, col_types, owner in rows.get("views", ()))
+
     return m.Schema(
+        types=types,
+        views=views,
         roles=tuple(m.Role(name=name, login=login, bypassrls=bypassrls, member_of=tuple(member_of), assumed=False)
                     for name, login, bypassrls, member_of in rows["roles"]),
         namespaces=tuple(m.Namespace(name=name, comment=comments.get(("schema", name, None, None)))

@@ -1,4 +1,4 @@
--- Effective ACLs (NULL = the built-in default, via acldefault) of tables, their columns,
+-- Effective ACLs (NULL = the built-in default, via acldefault) of tables (and views), their columns,
 -- sequences, functions and schemas, one row per (object, grantee, privilege). The owner's own
 -- privileges are left out: they follow ownership, which differs between servers.
 -- Grantee 0 is PUBLIC.
@@ -7,7 +7,7 @@ with acl as (
            pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) as a
       from pg_catalog.pg_class as c
       join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
+     where c.relkind in ('r', 'p', 'v', 'm') and n.nspname = any(%(schemas)s)
        and not exists (select 1 from pg_catalog.pg_depend as d
                         where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                           and d.objid = c.oid and d.deptype = 'e')

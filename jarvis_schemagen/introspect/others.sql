@@ -1,13 +1,13 @@
--- Objects the model has no place for (views, materialized views, free-standing sequences,
--- foreign tables, types) in the inspected schemas, without extension-owned ones and without
+-- Objects the model has no place for (free-standing sequences, foreign tables, domains, range
+-- and composite types) in the inspected schemas, without extension-owned ones and without
 -- sequences that belong to a column (identity, serial). Diff lists them as unmanaged.
-select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence'
-                      else 'foreign table' end as kind,
+-- (Enum types, views and materialized views are modelled: types.sql, views.sql.)
+select case c.relkind when 'S' then 'sequence' else 'foreign table' end as kind,
        n.nspname as schema,
        c.relname as name
   from pg_catalog.pg_class as c
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
- where c.relkind in ('v', 'm', 'S', 'f')
+ where c.relkind in ('S', 'f')
    and n.nspname = any(%(schemas)s)
    and not exists (select 1 from pg_catalog.pg_depend as d
                     where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid
@@ -18,7 +18,7 @@ select case t.typtype when 'd' then 'domain' else 'type' end,
        t.typname
   from pg_catalog.pg_type as t
   join pg_catalog.pg_namespace as n on n.oid = t.typnamespace
- where (t.typtype in ('e', 'd', 'r')
+ where (t.typtype in ('d', 'r')
         or t.typtype = 'c' and (select c.relkind from pg_catalog.pg_class as c where c.oid = t.typrelid) = 'c')
    and n.nspname = any(%(schemas)s)
    and not exists (select 1 from pg_catalog.pg_depend as d

@@ -42,6 +42,9 @@ class _Ctx:
     def __init__(self, filename: str):
         self.file = filename
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        # the spec's own types: "mood" (in public) and "public.mood" -> "public.mood"
+        self.user_types: dict[str, str] = {}
 
     def pos(self, node) -> m.Pos:
         mark = node.start_mark
@@ -202,8 +205,24 @@ def _type(ctx: _Ctx, node, what: str, allow_return_only=False) -> str | None:
     try:
         return canonical_type(t, allow_return_only=allow_return_only)
     except TypeProblem as e:
+        own = _user_type(ctx, t, allow_return_only)
+        if own is not None:
+            return own
         ctx.error(node, str(e))
         return None
+
+
+def _user_type(ctx: _Ctx, text: str, allow_setof: bool) -> str | None:
+    """A type the spec declares under `types:`, by bare (public) or qualified name, maybe an array."""
+    raw = " ".join(str(text).strip().lower().split())
+    prefix = ""
+    if allow_setof and raw.startswith("setof "):
+        prefix, raw = "setof ", raw[6:].strip()
+    base = raw.rstrip("[] ")
+    array = raw[len(base):].replace(" ", "")
+    if base in ctx.user_types and array in ("", "[]", "[][]"):
+        return prefix + ctx.user_types[base] + array
+    return None
 
 
 # ---------------------------------------------------------------- the loader
@@ -305,7 +324,7 @@ class _Loader:
             ctx.error(root, "the spec must be a mapping with keys version, migrations, tables, ... at the top level")
             return None
         handlers = {k: (lambda n: n) for k in (
-            "version", "migrations", "roles", "schemas", "extensions", "tables", "functions",
+            "version", "migrations", "roles", "schemas", "extensions", "types", "tables", "views", "functions",
             "policies", "indexes", "triggers", "grants")}
         top = _fields(ctx, root, "the spec", handlers)
         if top is None:
@@ -318,9 +337,11 @@ class _Loader:
         roles = self._roles(top["roles"]) if "roles" in top else ()
         namespaces = self._schemas(top["schemas"]) if "schemas" in top else ()
         extensions = self._extensions(top["extensions"]) if "extensions" in top else ()
+        types = self._types(top["types"]) if "types" in top else ()  # first: columns and arguments use them
         functions = self._functions(top["functions"]) if "functions" in top else ()
         if "tables" in top:
             self._tables(top["tables"])
+        views = self._views(top["views"]) if "views" in top else ()
         if "grants" in top:
             self._top_level_grants(top["grants"])
         for kind in ("policies", "indexes", "triggers"):
@@ -336,7 +357,10 @@ class _Loader:
             functions=tuple(sorted(functions, key=lambda f: f.signature)),
             grants=tuple(self.grants),
             default_privileges=tuple(self.default_privileges),
+            types=types,
+            views=views,
             source=ctx.file,
+            warnings=tuple(ctx.warnings),
         )
 
     def _migrations(self, node, root) -> tuple[m.Migration, ...]:
@@ -437,6 +461,100 @@ class _Loader:
             out.append(m.Extension(name=name, schema=f.get("schema"), migration=mig, assumed=assumed, pos=ctx.pos(knode),
                                    lint_ignore=f.get("lint_ignore") or ()))
         return tuple(sorted(out, key=lambda e: e.name))
+
+    # -- types
+    def _types(self, node) -> tuple[m.EnumType, ...]:
+        """``types: {public.mood: {migration: "001", enum: [happy, sad, {value: meh, migration: "003"}]}}``."""
+        ctx, out = self.ctx, []
+        for qname, knode, vnode in _mapping(ctx, node, "types") or []:
+            q = _qualified(ctx, knode, qname, "type name")
+            f = _fields(ctx, vnode, f"type {qname}", {
+                "assumed": lambda n: _bool(ctx, n, "assumed"),
+                "migration": self._migration_ref,
+                "comment": lambda n: _text(ctx, n, "comment"),
+                "enum": lambda n: n,
+            }, required=("enum",))
+            if f is None or q is None:
+                continue
+            mig, assumed = self._ownership(f, knode, f"type {qname}", top_level=True)
+            values: list[str] = []
+            later: list[tuple[str, str]] = []
+            for item in (_list(ctx, f["enum"], "enum") or []) if "enum" in f else []:
+                if isinstance(item, yaml.MappingNode):
+                    vf = _fields(ctx, item, "an enum value", {
+                        "value": lambda n: _text(ctx, n, "value"), "migration": self._migration_ref},
+                        required=("value", "migration")) or {}
+                    value, vmig = vf.get("value"), vf.get("migration")
+                    if vmig is not None and assumed:
+                        ctx.error(item, f"type {qname} is assumed: a migration cannot add values to it here "
+                                        "(declare the type as created by a migration)")
+                    elif vmig is not None and mig is not None and self.migration_ids.index(vmig) <= \
+                            self.migration_ids.index(mig):
+                        ctx.error(vf["@migration"], f"enum value '{value}' names migration {vmig}, which is not "
+                                                    f"later than the type's own ({mig}); list it plainly")
+                    elif vmig is not None and value is not None:
+                        later.append((value, vmig))
+                else:
+                    value = _text(ctx, item, "an enum value")
+                if value is None:
+                    continue
+                if not value or len(value.encode()) > MAX_IDENT:
+                    ctx.error(item, f"enum value '{value}' must be 1 to {MAX_IDENT} bytes")
+                    continue
+                if value in values:
+                    ctx.error(item, f"enum value '{value}' is listed twice in type {qname}")
+                    continue
+                values.append(value)
+            if "enum" in f and not values:
+                ctx.error(f["@enum"], f"type {qname} needs at least one enum value")
+            ty = m.EnumType(schema=q[0], name=q[1], values=tuple(values), comment=f.get("comment"), migration=mig,
+                            assumed=assumed, value_migrations=tuple(later), pos=ctx.pos(knode))
+            if ty.qualified_name in ctx.user_types.values():
+                ctx.error(knode, f"type {ty.qualified_name} is declared twice")
+                continue
+            ctx.user_types[ty.qualified_name] = ty.qualified_name
+            if ty.schema == "public":
+                ctx.user_types[ty.name] = ty.qualified_name
+            out.append(ty)
+        return tuple(sorted(out, key=lambda t: t.qualified_name))
+
+    # -- views
+    def _views(self, node) -> tuple[m.View, ...]:
+        """``views: {public.v: {migration: "002", query: select ..., security_invoker: true}}``, in file order."""
+        ctx, out, seen = self.ctx, [], set()
+        for qname, knode, vnode in _mapping(ctx, node, "views") or []:
+            q = _qualified(ctx, knode, qname, "view name")
+            f = _fields(ctx, vnode, f"view {qname}", {
+                "assumed": lambda n: _bool(ctx, n, "assumed"),
+                "migration": self._migration_ref,
+                "comment": lambda n: _text(ctx, n, "comment"),
+                "query": lambda n: _text(ctx, n, "query"),
+                "materialized": lambda n: _bool(ctx, n, "materialized"),
+                "security_invoker": lambda n: _bool(ctx, n, "security_invoker"),
+                "security_barrier": lambda n: _bool(ctx, n, "security_barrier"),
+                "grants": lambda n: n,
+            }, required=("query",))
+            if f is None or q is None:
+                continue
+            mig, assumed = self._ownership(f, knode, f"view {qname}", top_level=True)
+            query = (f.get("query") or "").strip().rstrip(";").rstrip()
+            if "query" in f and not query:
+                ctx.error(f["@query"], f"view {qname} needs a query (select ...)")
+            materialized = bool(f.get("materialized"))
+            for opt in ("security_invoker", "security_barrier"):
+                if materialized and f.get(opt) is not None:
+                    ctx.error(f["@" + opt], f"view {qname}: {opt} applies to views, not materialized views")
+            v = m.View(schema=q[0], name=q[1], query=query, materialized=materialized,
+                       security_invoker=bool(f.get("security_invoker")), security_barrier=bool(f.get("security_barrier")),
+                       comment=f.get("comment"), migration=mig, assumed=assumed, pos=ctx.pos(knode))
+            if v.qualified_name in seen:
+                ctx.error(knode, f"view {v.qualified_name} is declared twice")
+                continue
+            seen.add(v.qualified_name)
+            if "grants" in f:
+                self._grant_items(f["grants"], "table", v.qualified_name, mig, assumed)
+            out.append(v)
+        return tuple(out)
 
     # -- functions
     def _functions(self, node) -> list[m.Function]:

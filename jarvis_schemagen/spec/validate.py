@@ -63,6 +63,23 @@ def validate(schema: m.Schema) -> list[Problem]:
 
     for t in schema.tables:
         claim(t, t.schema, t.name, "table")
+    for v in schema.views:
+        claim(v, v.schema, v.name, v.kind)
+    types = {ty.qualified_name: ty for ty in schema.types}
+
+    def check_type(obj, type_text: str, what: str, table=None) -> None:
+        """A column or argument of one of the spec's own types: the type must exist by then."""
+        base = type_text[6:] if type_text.startswith("setof ") else type_text
+        ty = types.get(base.rstrip("[]"))
+        if ty is not None and when(ty) > when(obj, table):
+            err(obj, f"{what} ({label(obj, table)}) has type {ty.qualified_name}, created later ({label(ty)})")
+
+    for ty in schema.types:
+        check_schema(ty, ty.schema, f"type {ty.qualified_name}")
+    views_seen: dict[str, m.View] = {}
+    for v in schema.views:
+        check_schema(v, v.schema, f"{v.kind} {v.qualified_name}")
+        views_seen[v.qualified_name] = v
     for t in schema.tables:
         tq = t.qualified_name
         check_schema(t, t.schema, f"table {tq}", None)
@@ -72,6 +89,7 @@ def validate(schema: m.Schema) -> list[Problem]:
         for c in t.columns:
             if when(c, t) < when(t):
                 err(c, f"column {tq}.{c.name} ({label(c, t)}) is added before its table exists ({label(t)})")
+            check_type(c, c.type, f"column {tq}.{c.name}", t)
         pks = [c for c in t.constraints if c.kind == "primary_key"]
         if len(pks) > 1:
             err(pks[1], f"table {tq} has more than one primary key")
@@ -167,6 +185,9 @@ def validate(schema: m.Schema) -> list[Problem]:
         if f.security_definer and "search_path" not in dict(f.config):
             err(f, f"function {f.qualified_name} is SECURITY DEFINER and must pin its search path "
                    "(add `set: {search_path: \"\"}` and qualify names in the body)")
+        check_type(f, f.returns, f"function {f.qualified_name}'s result")
+        for a in f.arguments:
+            check_type(f, a.type, f"function {f.qualified_name}'s argument {a.name or a.type}")
         if f.returns == "trigger" and f.arguments:
             err(f, f"trigger function {f.qualified_name} cannot declare arguments")
         if not f.body.strip():
@@ -189,10 +210,11 @@ def validate(schema: m.Schema) -> list[Problem]:
                        f"(<table>_<column>_seq) are known{did_you_mean(g.object, sequences)}")
             elif when(g) < when(owner[1], owner[0]):
                 err(g, f"a {g.action} on {g.object} ({label(g)}) comes before its identity column exists")
-        if g.on == "table" and g.object not in tables and g.pos is not None and g.object.count(".") == 1:
-            err(g, f"a {g.action} names unknown table {g.object}{did_you_mean(g.object, tables)}")
-        if g.on == "table" and g.object in tables and when(g) < when(tables[g.object]):
-            err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the table exists")
+        relation = tables.get(g.object) or views_seen.get(g.object)
+        if g.on == "table" and relation is None and g.pos is not None and g.object.count(".") == 1:
+            err(g, f"a {g.action} names unknown table {g.object}{did_you_mean(g.object, set(tables) | set(views_seen))}")
+        if g.on == "table" and relation is not None and when(g) < when(relation):
+            err(g, f"a {g.action} on {g.object} ({label(g)}) comes before it exists")
         if g.on == "function":
             name = g.object.split("(")[0]
             if name in functions and when(g) < when(functions[name]):
