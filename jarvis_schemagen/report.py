@@ -165,8 +165,8 @@ def _describe(c: Change) -> list[str]:
     lines = []
     for f in c.detail:
         before, after = getattr(c.before, f), getattr(c.after, f)
-        if f == "body":
-            lines.append("body differs (- database, + spec):")
+        if f in ("body", "query"):
+            lines.append(f"{f} differs (- database, + spec):")
             diff = list(difflib.unified_diff((before or "").splitlines(), (after or "").splitlines(), lineterm="",
                                              n=1))[2:]
             lines += ["  " + d for d in diff[:40]] + (["  …"] if len(diff) > 40 else [])
@@ -180,7 +180,7 @@ def _headline(c: Change) -> str:
         what = f"comment on {c.object}"
     elif c.kind == "rls":
         what = f"row level security on {c.object}"
-    elif c.kind in ("column", "table", "function", "schema", "extension", "role"):
+    elif c.kind in ("column", "table", "function", "schema", "extension", "role", "type", "view", "materialized view"):
         what = f"{c.kind} {c.object}"
     else:
         what = c.object

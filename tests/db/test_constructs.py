@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from jarvis_schemagen import api
-from jarvis_schemagen.diff import diff, format_sql, format_text
+from jarvis_schemagen.diff import diff
+from jarvis_schemagen.report import format_sql, format_text
 
 pytestmark = pytest.mark.db
 
@@ -299,3 +300,15 @@ def test_a_column_type_change_under_a_view_rebuilds_the_view(empty_db, tmp_path,
     wider = write_spec(tmp_path, VIEWS_V1.replace('price: {type: "numeric(10,2)"', 'price: {type: "numeric(12,2)"'),
                        "wide.yaml")
     converge(empty_db, wider, check)
+
+
+# ---------------------------------------------------------------- the kitchen sink
+
+KITCHEN = Path(__file__).resolve().parents[1] / "fixtures" / "kitchen_sink" / "schema.yaml"
+
+
+def test_kitchen_sink_rendered_and_applied_has_no_drift(empty_db, check):
+    deploy(empty_db, KITCHEN)
+    assert_no_drift(check(empty_db, KITCHEN))
+    with psycopg.connect(empty_db, autocommit=True) as c:
+        assert c.execute("select enum_range(null::shop.order_status)::text").fetchone()[0] == "{new,paid,shipped}"
