@@ -202,9 +202,10 @@ def default_roles(spec: m.Schema | None) -> tuple[str, ...]:
 
 
 def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable[str] | None = None,
-           source: str = "") -> Matrix:
+           source: str = "", functions: Iterable[str] | None = None) -> Matrix:
     """The access matrix of ``model`` (grants as effective ACLs) for ``roles`` (default: the API
-    roles and the model's declared roles) on ``tables`` (default: all of the model's)."""
+    roles and the model's declared roles) on ``tables`` and ``functions`` (signatures; default:
+    all of the model's)."""
     roles = tuple(roles) if roles is not None else default_roles(model)
     priv = _Privileges(with_roles(model, roles))
     wanted = set(tables) if tables is not None else None
@@ -215,7 +216,10 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
         cells = tuple((role, cmd, _cell(priv, t, role, cmd)) for role in roles for cmd in COMMANDS)
         out_tables.append(TableAccess(t.qualified_name, t.rls_enabled, t.rls_forced, t.owner, cells))
     out_functions = []
+    wanted_functions = set(functions) if functions is not None else None
     for f in sorted(model.functions, key=lambda f: f.signature):
+        if wanted_functions is not None and f.signature not in wanted_functions:
+            continue
         out_functions.append(FunctionAccess(f.signature, f.security_definer, callers(priv, f, roles), f.owner))
     return Matrix(roles, tuple(out_tables), tuple(out_functions), source)
 
@@ -496,6 +500,93 @@ def _columns_wider(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> bool
     if a is None:
         return True
     return b is not None and set(a) >= set(b)
+
+
+# ---------------------------------------------------------------- what drift means
+
+def drift_roles(desired: m.Schema) -> tuple[str, ...]:
+    """The roles whose widened access is drift: the API roles and the declared roles that belong
+    to no other role. A role holding others (``authenticator``) gains access only through them."""
+    declared = {r.name: r for r in desired.roles}
+    return tuple(r for r in default_roles(desired) if not (declared.get(r) and declared[r].member_of))
+
+
+def drift_changes(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> list[AccessChange]:
+    """What the differences between the spec (``desired``: normalised, with ownership flags) and a
+    database mean for access, on the tables and functions the spec mentions, assumed ones included.
+
+    On assumed objects the platform's privileges and owner are not the spec's business: the
+    baseline takes them from the database, except for the roles the spec's grants mention
+    (``acl_roles``, as ``compare.Scope.acl_roles``); policies and RLS are the spec's. So an extra
+    permissive policy on an assumed table widens, Supabase's own grants there do not.
+    """
+    roles = default_roles(desired)
+    baseline = _baseline(desired, actual, acl_roles)
+    old_inputs, new_inputs = _inputs(baseline), _inputs(actual)
+    same_roles = _role_inputs(baseline, roles) == _role_inputs(actual, roles)
+    tables = [t.qualified_name for t in desired.tables
+              if not same_roles or old_inputs.get(("table", t.qualified_name)) != new_inputs.get(("table", t.qualified_name))]
+    functions = [f.signature for f in desired.functions
+                 if not same_roles or old_inputs.get(("function", f.signature)) != new_inputs.get(("function", f.signature))]
+    if not tables and not functions:
+        return []
+    return access_changes(matrix(baseline, roles, tables, functions=functions),
+                          matrix(actual, roles, tables, functions=functions))
+
+
+def _assumed_keys(desired: m.Schema) -> set[tuple[str, str]]:
+    keys = {("table", t.qualified_name) for t in desired.tables if t.assumed}
+    keys |= {("function", f.signature) for f in desired.functions if f.assumed}
+    return keys | {("schema", n.name) for n in desired.namespaces if n.assumed}
+
+
+def _grant_owner(g: m.Grant) -> tuple[str, str]:
+    """The object whose ACL a grant belongs to: a column's grants belong to its table."""
+    return ("table", g.object.rsplit(".", 1)[0]) if g.on == "column" else (g.on, g.object)
+
+
+def _scope_key(key: tuple[str, str]) -> tuple[str, str]:
+    on, name = key
+    return (on, name.split("(", 1)[0]) if on == "function" else key
+
+
+def _baseline(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> m.Schema:
+    assumed = _assumed_keys(desired)
+
+    def platform(g: m.Grant, key) -> bool:  # a grant the platform decides: an assumed object, a role not mentioned
+        return key in assumed and g.roles[0] not in acl_roles.get(_scope_key(key), ())
+
+    grants = [g for g in desired.grants if not platform(g, _grant_owner(g))]
+    grants += [g for g in actual.grants if platform(g, _grant_owner(g))]
+    owners = {t.qualified_name: t.owner for t in actual.tables}
+    fowners = {f.signature: f.owner for f in actual.functions}
+    return replace(
+        desired, grants=tuple(grants),
+        tables=tuple(replace(t, owner=owners.get(t.qualified_name)) if t.assumed else t for t in desired.tables),
+        functions=tuple(replace(f, owner=fowners.get(f.signature)) if f.assumed else f for f in desired.functions))
+
+
+def _inputs(model: m.Schema) -> dict[tuple[str, str], tuple]:
+    """Per table and function, everything its cells depend on (but the roles): to skip equal ones."""
+    acl: dict[tuple[str, str], list] = {}
+    for g in model.grants:
+        acl.setdefault(_grant_owner(g), []).append((g.on, g.object, g.roles, g.privileges))
+    schemas = {n: tuple(sorted(acl.get(("schema", n), []))) for n in {t.schema for t in model.tables}
+               | {f.schema for f in model.functions}}
+    out: dict[tuple[str, str], tuple] = {}
+    for t in model.tables:
+        key = ("table", t.qualified_name)
+        out[key] = (t.policies, t.rls_enabled, t.rls_forced, t.owner, tuple(c.name for c in t.columns),
+                    tuple(sorted(acl.get(key, []))), schemas[t.schema])
+    for f in model.functions:
+        key = ("function", f.signature)
+        out[key] = (f.security_definer, f.owner, tuple(sorted(acl.get(key, []))), schemas[f.schema])
+    return out
+
+
+def _role_inputs(model: m.Schema, roles: Iterable[str]) -> tuple:
+    priv = _Privileges(with_roles(model, roles))
+    return tuple((r, priv.of(r), priv.bypassrls(r)) for r in roles)
 
 
 # ---------------------------------------------------------------- formats

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import model as m
 from . import cache
+from .access import drift_changes, drift_roles
 from .cache import Desired
 from .compare import Scope, annotate, compare, spec_schemas
 from .errors import DatabaseError, UsageError
@@ -49,10 +50,13 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
     result = compare(desired.model, actual, unmodelled=unmodelled, scope=desired.scope,
                      sequences={**dict(desired.sequences), **sequences})
     stats["compare_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    access_changes = tuple(drift_changes(desired.model, actual, desired.scope.acl_roles))
+    stats["access_seconds"] = time.perf_counter() - t
     stats["total_seconds"] = time.perf_counter() - t0
     return DiffReport(database=mask_url(target_url), spec=str(spec_path), changes=result.changes,
                       unmanaged=result.unmanaged, strict=strict, warnings=warnings, stats=stats,
-                      desired=desired.model)
+                      desired=desired.model, access=access_changes, access_roles=drift_roles(desired.model))
 
 
 def _read_spec(spec_path) -> bytes:

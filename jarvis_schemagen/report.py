@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
+from .access import AccessChange, describe_change
 from .compare import Change, Rls
 
 if TYPE_CHECKING:
@@ -29,10 +30,18 @@ class DiffReport:
     warnings: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # cache hit/miss, seconds per stage
     desired: m.Schema | None = None  # the spec as PostgreSQL stores it, with ownership flags
+    access: tuple[AccessChange, ...] = ()  # what the differences mean for each role (access.drift_changes)
+    access_roles: tuple[str, ...] = ()  # the roles whose widened access is drift
+
+    @property
+    def access_drift(self) -> tuple[AccessChange, ...]:
+        """Access the database gives beyond the spec (widened, or changed so it may widen), on any
+        table or function the spec mentions: drift even without --strict."""
+        return tuple(c for c in self.access if c.verdict in ("widened", "changed") and c.role in self.access_roles)
 
     @property
     def drift(self) -> bool:
-        return bool(self.changes) or (self.strict and bool(self.unmanaged))
+        return bool(self.changes) or bool(self.access_drift) or (self.strict and bool(self.unmanaged))
 
     @property
     def exit_code(self) -> int:
@@ -90,6 +99,7 @@ def to_json_data(report: DiffReport) -> dict:
             "destructive": c.destructive, "detail": list(c.detail), "reason": c.reason,
         } for c in report.changes],
         "unmanaged": [{"kind": c.kind, "object": c.object} for c in report.unmanaged],
+        "access": [dict(c.data(), drift=c in report.access_drift) for c in report.access],
         "warnings": list(report.warnings),
     }
 
@@ -204,6 +214,8 @@ def format_text(report: DiffReport, color: bool = False) -> str:
         destructive = sum(1 for c in report.changes if c.destructive) + \
             (sum(1 for c in report.unmanaged if c.destructive) if report.strict else 0)
         extra = f", {destructive} of them destructive to fix" if destructive else ""
+        wider = len(report.access_drift)
+        extra += f"; access wider than the spec in {wider} place{'s' if wider != 1 else ''}" if wider else ""
         lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between {report.spec} and "
                            f"{report.database}{extra}.", "bold"))
         lines.append(paint("  + missing from the database   - not in the spec   ~ differs", "dim"))
@@ -225,9 +237,21 @@ def format_text(report: DiffReport, color: bool = False) -> str:
         lines.append(paint(f"Unmanaged: in the database, never mentioned by the spec ({note}):", "bold"))
         for c in report.unmanaged:
             lines.append(f"  {paint('?', '?')} {c.kind} {c.object}")
+    if report.access:
+        lines.append("")
+        lines.append(paint("Access: what the differences mean for each role (database compared with the spec; "
+                           "wider access for " + ", ".join(report.access_roles) + " is drift):", "bold"))
+        for verdict, style in (("widened", "-"), ("changed", "~"), ("narrowed", "+")):
+            mine = [c for c in report.access if c.verdict == verdict]
+            if mine:
+                label = {"changed": "changed (may widen)"}.get(verdict, verdict)
+                lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}):")
+                lines += [f"    {paint(describe_change(c), style)}" for c in mine]
     if report.drift:
         lines.append("")
-        lines.append("To see the statements that fix this: schemagen diff --format sql")
+        lines.append("To see the statements that fix this: schemagen diff --format sql"
+                     + (" (--strict also drops what the spec never mentions)" if report.unmanaged and not report.strict
+                        else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -359,3 +359,93 @@ def test_the_readme_shows_the_current_jarvis_matrix(spec_matrix):
     assert shown == access.format_text(spec_matrix), (
         "README.md's access matrix is stale: paste the output of `schemagen access` between the "
         "access-matrix markers")
+
+
+# ---------------------------------------------------------------- diff: what the drift means for access
+
+def _diff(url, spec=SPEC, **kw):
+    from jarvis_schemagen.diff import diff
+
+    kw.setdefault("shadow_url", kw.pop("pg_server").url)
+    return diff(url, spec, **kw)
+
+
+def test_diff_reports_a_using_true_policy_on_the_assumed_conversations_as_drift(jurl, pg_server, access_cache):
+    from jarvis_schemagen.report import format_json, format_sql, format_text
+
+    assert not _diff(jurl, pg_server=pg_server, cache_dir=access_cache).drift
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute('create policy "Everyone reads" on public.conversations for select to authenticated'
+                     ' using (true)')
+    report = _diff(jurl, pg_server=pg_server, cache_dir=access_cache)
+    assert report.changes == () and report.exit_code == 1  # unmanaged alone would not be drift
+    assert [(c.object, c.role, c.command, c.verdict) for c in report.access_drift] == [
+        ("public.conversations", "authenticated", "select", "widened")]
+    text = format_text(report)
+    assert "access wider than the spec in 1 place" in text
+    assert "authenticated select on public.conversations: rows: using" in text and "-> every row" in text
+    data = json.loads(format_json(report))
+    assert data["drift"] is True
+    assert [(e["role"], e["verdict"], e["drift"]) for e in data["access"]] == [
+        ("authenticated", "widened", True), ("authenticator", "widened", False)]
+    # --strict drops the policy, after which access is the spec's again
+    strict = _diff(jurl, pg_server=pg_server, cache_dir=access_cache, strict=True)
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute(format_sql(strict))
+    after = _diff(jurl, pg_server=pg_server, cache_dir=access_cache, strict=True)
+    assert not after.drift and after.access == ()
+
+
+def test_cli_diff_exits_1_on_widened_access(jurl, pg_server, access_cache, monkeypatch):
+    monkeypatch.setenv("SCHEMAGEN_CACHE_DIR", str(access_cache))
+    runner = CliRunner()
+    args = ["diff", "--db", jurl, "--spec", str(SPEC), "--shadow-db", pg_server.url]
+    assert runner.invoke(main, args).exit_code == 0
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("create policy anyone on public.conversations for update to authenticated"
+                     " using (true) with check (true)")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "Widened (2):" in result.output, result.output
+
+
+def test_a_restrictive_policy_narrows_and_is_not_drift(jurl, pg_server, access_cache):
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("create policy recent on public.conversations as restrictive for select to authenticated"
+                     " using (created_at > now() - interval '1 year')")
+    report = _diff(jurl, pg_server=pg_server, cache_dir=access_cache)
+    assert not report.drift and report.exit_code == 0
+    assert {c.verdict for c in report.access} == {"narrowed"}
+
+
+STORAGE = """
+  storage: {assumed: true}
+"""
+STORAGE_TABLE = """
+  storage.objects:
+    assumed: true
+    rls: true
+    columns:
+      id: {type: uuid, primary_key: true}
+      bucket_id: text
+      name: text
+      owner: uuid
+"""
+
+
+def test_a_using_true_policy_on_storage_objects_is_drift(tmp_path, jurl, pg_server, access_cache):
+    text = SPEC.read_text()
+    text = text.replace("\nschemas:\n", "\nschemas:" + STORAGE, 1).replace("\ntables:\n", "\ntables:" + STORAGE_TABLE, 1)
+    spec = tmp_path / "schema.yaml"
+    spec.write_text(text)
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute(api.assumed_objects_sql(api.load_spec(spec)))
+        # the platform's own grants on storage: not the spec's business, not drift
+        conn.execute("grant usage on schema storage to anon, authenticated, service_role;"
+                     "grant all on storage.objects to anon, authenticated, service_role")
+    assert not _diff(jurl, spec, pg_server=pg_server, cache_dir=access_cache).drift
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("create policy \"Public read\" on storage.objects for select to public using (true)")
+    report = _diff(jurl, spec, pg_server=pg_server, cache_dir=access_cache)
+    assert report.changes == () and report.unmanaged == () and report.drift
+    assert {(c.object, c.role, c.command) for c in report.access_drift} == {
+        ("storage.objects", "anon", "select"), ("storage.objects", "authenticated", "select")}
