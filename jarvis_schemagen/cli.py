@@ -205,14 +205,21 @@ def _need_db(db: str | None) -> str:
                    "checksum. RISK: the database gets whatever the edited file now does, though it was "
                    "applied before in another form. Rendered files are idempotent, so this is usually "
                    "safe for them; use it consciously, never to silence the check.")
-def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed) -> None:
+@click.option("--verify", is_flag=True,
+              help="After applying, diff the database against the spec; exit 1 listing the differences "
+                   "when it does not match.")
+@click.option("--shadow-db", "shadow_db", metavar="URL",
+              help="With --verify: where to normalise the spec (as for diff; default a throwaway cluster).")
+def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed,
+          verify, shadow_db) -> None:
     """Apply the migrations not yet applied, in order, each exactly once.
 
     Each file runs in one transaction together with its row in the ledger table
     schemagen.migrations: it commits whole or not at all. Concurrent runs against one
     database queue on an advisory lock. Exit 0 when everything is applied; 1 when an applied
     file has changed (nothing applied); 2 when a prerequisite is missing, the database cannot
-    be reached, or a migration failed (it is rolled back; rerun after the fix).
+    be reached, or a migration failed (it is rolled back; rerun after the fix). With --verify,
+    also 1 when the database then differs from the spec.
     """
     from pathlib import Path
 
@@ -220,6 +227,10 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
 
     url = _need_db(db)
     spec_path = spec if (spec != "schema.yaml" or Path(spec).is_file()) else None
+    if verify and dry_run:
+        raise UsageError("--verify checks the database after applying; --dry-run applies nothing")
+    if verify and spec_path is None:
+        raise UsageError(f"--verify compares the database with the spec, and {spec} does not exist: pass --spec PATH")
     report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
                        lock_timeout=lock_timeout, statement_timeout=statement_timeout, wait_timeout=wait_timeout,
                        on_event=lambda msg: click.echo(msg, err=True))
@@ -232,6 +243,19 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     for f, ms in report.applied:
         click.echo(f"applied {f.filename} ({ms} ms)")
     click.echo(f"{report.database}: {len(report.applied)} applied, {len(report.already)} already applied")
+    if verify:
+        from .diff import diff as run_diff
+        from .report import format_text, use_color
+
+        check = run_diff(url, spec_path, shadow_url=shadow_db)
+        for warning in check.warnings:
+            click.echo(f"schemagen: warning: {warning}", err=True)
+        if check.drift:
+            click.echo(format_text(check, color=use_color(sys.stdout)), nl=False)
+            click.echo(f"schemagen: verify failed: {report.database} does not match {spec_path} after applying",
+                       err=True)
+            sys.exit(1)
+        click.echo(f"verified: {report.database} matches {spec_path}")
 
 
 @main.command()
