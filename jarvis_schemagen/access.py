@@ -322,6 +322,8 @@ def spec_acl(spec: m.Schema) -> m.Schema:
         for c in t.columns:
             if c.identity:
                 acl[("sequence", f"{t.schema}.{t.name}_{c.name}_seq")] = start("sequence", t.schema)
+    for v in getattr(spec, "views", ()):  # views take the default privileges of tables
+        acl[("table", v.qualified_name)] = start("table", v.schema)
     for f in spec.functions:
         acl[("function", f.signature)] = start("function", f.schema, {"public": {"execute"}})
     order = {mig.id: i for i, mig in enumerate(spec.migrations)}

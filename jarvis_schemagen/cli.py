@@ -297,7 +297,7 @@ def status(db, directory, fmt) -> None:
 def lint_command(spec, db, fmt, fail_on) -> None:
     """Supabase's linter rules (splinter's names and numbers) and ours, on the spec.
 
-    Suppress a finding on one table, function or extension with
+    Suppress a finding on one table, view, function or extension with
     `lint_ignore: {<rule name or number>: <reason>}` in the spec.
     Exit 0 when nothing at --fail-on or worse is found, 1 otherwise, 2 when it could not run.
     """

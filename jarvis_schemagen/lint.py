@@ -317,6 +317,9 @@ def _ignores(spec: m.Schema) -> dict[str, dict[str, str]]:
         out[f"function {f.signature}"] = dict(getattr(f, "lint_ignore", ()))
     for e in spec.extensions:
         out[f"extension {e.name}"] = dict(getattr(e, "lint_ignore", ()))
+    for v in getattr(spec, "views", ()):
+        kind = "materialized view" if v.materialized else "view"
+        out[f"{kind} {v.qualified_name}"] = dict(getattr(v, "lint_ignore", ()))
     return out
 
 

@@ -293,6 +293,7 @@ class View:
     columns: tuple[ViewColumn, ...] = field(default=(), compare=False)
     owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
     @property
     def qualified_name(self) -> str:

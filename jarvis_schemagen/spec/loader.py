@@ -533,6 +533,7 @@ class _Loader:
                 "security_invoker": lambda n: _bool(ctx, n, "security_invoker"),
                 "security_barrier": lambda n: _bool(ctx, n, "security_barrier"),
                 "grants": lambda n: n,
+                "lint_ignore": lambda n: _lint_ignore(ctx, n),
             }, required=("query",))
             if f is None or q is None:
                 continue
@@ -546,7 +547,8 @@ class _Loader:
                     ctx.error(f["@" + opt], f"view {qname}: {opt} applies to views, not materialized views")
             v = m.View(schema=q[0], name=q[1], query=query, materialized=materialized,
                        security_invoker=bool(f.get("security_invoker")), security_barrier=bool(f.get("security_barrier")),
-                       comment=f.get("comment"), migration=mig, assumed=assumed, pos=ctx.pos(knode))
+                       comment=f.get("comment"), migration=mig, assumed=assumed, pos=ctx.pos(knode),
+                       lint_ignore=f.get("lint_ignore") or ())
             if v.qualified_name in seen:
                 ctx.error(knode, f"view {v.qualified_name} is declared twice")
                 continue
