@@ -35,7 +35,8 @@ def report(strict: bool = False) -> d.DiffReport:
 
 def test_json_structure_is_stable_and_documented():
     data = json.loads(d.format_json(report()))
-    assert list(data) == ["version", "drift", "strict", "database", "spec", "changes", "unmanaged", "warnings"]
+    assert list(data) == ["version", "drift", "strict", "database", "spec", "changes", "unmanaged", "access",
+                          "warnings"]
     assert data["version"] == 1 and data["drift"] is True and data["strict"] is False
     for c in data["changes"]:
         assert list(c) == ["kind", "object", "action", "before", "after", "destructive", "detail", "reason"]
