@@ -520,7 +520,8 @@ def drift_changes(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> list[
     On assumed objects the platform's privileges and owner are not the spec's business: the
     baseline takes them from the database, except for the roles the spec's grants mention
     (``acl_roles``, as ``compare.Scope.acl_roles``); policies and RLS are the spec's. So an extra
-    permissive policy on an assumed table widens, Supabase's own grants there do not.
+    permissive policy on an assumed table widens, Supabase's own grants there do not (which
+    widenings are drift: ``drift_of``).
     """
     roles = default_roles(desired)
     baseline = _baseline(desired, actual, acl_roles)
@@ -534,6 +535,20 @@ def drift_changes(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> list[
         return []
     return access_changes(matrix(baseline, roles, tables, functions=functions),
                           matrix(actual, roles, tables, functions=functions))
+
+
+def drift_of(changes: Iterable[AccessChange], desired: m.Schema | None, roles: Iterable[str]
+             ) -> tuple[AccessChange, ...]:
+    """The access changes that are drift: wider (or changed, so maybe wider) for one of ``roles``.
+    On an assumed object (the app's or the platform's) the app's own policies are its business:
+    there only access to *every row* (a ``using (true)``, RLS off) or to a definer function counts."""
+    roles = set(roles)
+    assumed = set()
+    if desired is not None:
+        assumed = {t.qualified_name for t in desired.tables if t.assumed}
+        assumed |= {f.signature for f in desired.functions if f.assumed}
+    return tuple(c for c in changes if c.verdict in ("widened", "changed") and c.role in roles
+                 and (c.object not in assumed or (c.after is not None and c.after.access == "all")))
 
 
 def _assumed_keys(desired: m.Schema) -> set[tuple[str, str]]:

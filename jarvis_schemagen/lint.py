@@ -99,6 +99,11 @@ class _Ctx:
     def tables(self) -> Iterator[m.Table]:
         return (t for t in self.spec.tables if t.schema not in PLATFORM_SCHEMAS)
 
+    def own_tables(self) -> Iterator[m.Table]:
+        """Tables the spec creates. Rules about what is *absent* (a key, an index, a policy, RLS) skip
+        assumed tables: the spec declares only what it relies on there, the rest is the app's."""
+        return (t for t in self.tables() if _managed(t))
+
     def functions(self) -> Iterator[m.Function]:
         return (f for f in self.spec.functions if f.schema not in PLATFORM_SCHEMAS)
 
@@ -120,7 +125,7 @@ def _tbl(t: m.Table) -> str:
 
 @_check
 def _unindexed_foreign_keys(ctx: _Ctx):
-    for t in ctx.tables():
+    for t in ctx.own_tables():
         prefixes = [tuple(k.expression if k.is_column else None for k in i.keys) for i in t.indexes]
         prefixes += [c.columns for c in t.constraints if c.kind in ("primary_key", "unique")]
         for c in t.constraints:
@@ -174,15 +179,16 @@ def _auth_rls_initplan(ctx: _Ctx):
 def _tables(ctx: _Ctx):
     api = [r for r in ctx.roles if not ctx.privileges.bypassrls(r)]
     for t in ctx.tables():
-        if t.primary_key is None:
+        own = _managed(t)
+        if own and t.primary_key is None:
             yield ("no_primary_key", _tbl(t), f"table {t.qualified_name} has no primary key", t)
         if t.policies and not t.rls_enabled:
             yield ("policy_exists_rls_disabled", _tbl(t),
                    f"table {t.qualified_name} has policies but row level security is off: they do nothing", t)
-        if t.rls_enabled and not t.policies:
+        if own and t.rls_enabled and not t.policies:
             yield ("rls_enabled_no_policy", _tbl(t),
                    f"table {t.qualified_name} has row level security on and no policy: no API role sees a row", t)
-        if t.schema in EXPOSED_SCHEMAS and not t.rls_enabled:
+        if own and t.schema in EXPOSED_SCHEMAS and not t.rls_enabled:
             yield ("rls_disabled_in_public", _tbl(t),
                    f"table {t.qualified_name} is in exposed schema {t.schema} without row level security: "
                    "anyone with the anon key may read and write it (given the platform's grants)", t)
@@ -259,9 +265,7 @@ def _extensions(ctx: _Ctx):
 def _api_role_truncate_or_sequence(ctx: _Ctx):
     roles = ("anon", "authenticated", "public")
     seqs: dict[str, m.Table] = {}
-    for t in ctx.tables():
-        if not _managed(t):
-            continue
+    for t in ctx.own_tables():
         granted = [r for r in roles if "truncate" in ctx.privileges.acl.get(("table", t.qualified_name), {}).get(r, ())]
         if granted:
             yield ("api_role_truncate_or_sequence", _tbl(t),

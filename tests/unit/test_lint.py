@@ -174,6 +174,14 @@ def test_a_sequence_left_to_the_api_roles_is_found():
     assert len(found) == 1 and "public.notes_id_seq" in found[0].message
 
 
+def test_what_an_assumed_table_lacks_in_the_spec_is_not_a_finding():
+    # the spec declares only what it relies on; the app's table has its own key, policies, indexes
+    def change(d):
+        d["tables"]["public.app_items"] = {"assumed": True, "rls": True, "columns": {"user_id": "uuid"}}
+        d["tables"]["public.app_log"] = {"assumed": True, "columns": {"line": "text"}}
+    assert rules(findings(mutated(change))) == set()
+
+
 def test_a_caller_check_inside_the_body_is_enough():
     data = mutated(lambda d: _f(d).update(
         body="begin if auth.uid() <> p_user_id then raise exception 'no'; end if; end;"))
