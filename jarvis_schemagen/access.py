@@ -114,6 +114,7 @@ class TableAccess:
     rls_forced: bool
     owner: str | None
     cells: tuple[tuple[str, str, Cell], ...]  # (role, command, cell)
+    kind: str = "table"  # table | view (runs as its owner) | invoker view | materialized view
 
     def cell(self, role: str, command: str) -> Cell:
         return next(c for r, k, c in self.cells if r == role and k == command)
@@ -146,7 +147,8 @@ class Matrix:
             "version": JSON_VERSION,
             "source": self.source,
             "roles": list(self.roles),
-            "tables": {t.table: {"rls": {"enabled": t.rls_enabled, "forced": t.rls_forced}, "owner": t.owner,
+            "tables": {t.table: {"kind": t.kind, "rls": {"enabled": t.rls_enabled, "forced": t.rls_forced},
+                                 "owner": t.owner,
                                  "access": {role: {cmd: t.cell(role, cmd).data() for cmd in COMMANDS}
                                             for role in self.roles}}
                        for t in self.tables},
@@ -215,6 +217,13 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
             continue
         cells = tuple((role, cmd, _cell(priv, t, role, cmd)) for role in roles for cmd in COMMANDS)
         out_tables.append(TableAccess(t.qualified_name, t.rls_enabled, t.rls_forced, t.owner, cells))
+    for v in getattr(model, "views", ()):
+        if wanted is not None and v.qualified_name not in wanted:
+            continue
+        kind = "materialized view" if v.materialized else "invoker view" if v.security_invoker else "view"
+        cells = tuple((role, cmd, _view_cell(priv, v, kind, role, cmd)) for role in roles for cmd in COMMANDS)
+        out_tables.append(TableAccess(v.qualified_name, False, False, v.owner, cells, kind))
+    out_tables.sort(key=lambda t: t.table)
     out_functions = []
     wanted_functions = set(functions) if functions is not None else None
     for f in sorted(model.functions, key=lambda f: f.signature):
@@ -275,6 +284,25 @@ def _cell(priv: _Privileges, t: m.Table, role: str, cmd: str) -> Cell:
 
 
 _TRUE = Condition(("true",), ())
+
+
+def _view_cell(priv: _Privileges, v, kind: str, role: str, cmd: str) -> Cell:
+    """A view: the privilege on the view, then whose access its query runs with. A view without
+    security_invoker reads (and, when updatable, writes) the tables as its owner: the caller's RLS
+    does not apply. An invoker view applies the caller's own privileges and policies on them."""
+    if not priv.has(role, "schema", v.schema, "usage"):
+        return Cell(DENIED, f"no usage on schema {v.schema}")
+    if cmd == "truncate":
+        return Cell(DENIED, "a view cannot be truncated")
+    if kind == "materialized view" and cmd != "select":
+        return Cell(DENIED, "a materialized view is read-only")
+    if not priv.has(role, "table", v.qualified_name, cmd, v.owner):
+        return Cell(DENIED, f"no {cmd} privilege")
+    if kind == "invoker view":
+        return Cell("rows", "as the caller: its privileges and the policies of the tables the view reads")
+    if kind == "materialized view":
+        return Cell("all", "a stored copy of the query's rows: no row level security")
+    return Cell("all", "runs as the view's owner (no security_invoker): the caller's policies do not apply")
 
 
 def _simplify(cond: Condition) -> Condition:
@@ -529,6 +557,8 @@ def drift_changes(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> list[
     same_roles = _role_inputs(baseline, roles) == _role_inputs(actual, roles)
     tables = [t.qualified_name for t in desired.tables
               if not same_roles or old_inputs.get(("table", t.qualified_name)) != new_inputs.get(("table", t.qualified_name))]
+    tables += [v.qualified_name for v in getattr(desired, "views", ())
+               if not same_roles or old_inputs.get(("view", v.qualified_name)) != new_inputs.get(("view", v.qualified_name))]
     functions = [f.signature for f in desired.functions
                  if not same_roles or old_inputs.get(("function", f.signature)) != new_inputs.get(("function", f.signature))]
     if not tables and not functions:
@@ -547,6 +577,7 @@ def drift_of(changes: Iterable[AccessChange], desired: m.Schema | None, roles: I
     if desired is not None:
         assumed = {t.qualified_name for t in desired.tables if t.assumed}
         assumed |= {f.signature for f in desired.functions if f.assumed}
+        assumed |= {v.qualified_name for v in getattr(desired, "views", ()) if v.assumed}
     return tuple(c for c in changes if c.verdict in ("widened", "changed") and c.role in roles
                  and (c.object not in assumed or (c.after is not None and c.after.access == "all")))
 
@@ -554,6 +585,7 @@ def drift_of(changes: Iterable[AccessChange], desired: m.Schema | None, roles: I
 def _assumed_keys(desired: m.Schema) -> set[tuple[str, str]]:
     keys = {("table", t.qualified_name) for t in desired.tables if t.assumed}
     keys |= {("function", f.signature) for f in desired.functions if f.assumed}
+    keys |= {("table", v.qualified_name) for v in getattr(desired, "views", ()) if v.assumed}
     return keys | {("schema", n.name) for n in desired.namespaces if n.assumed}
 
 
@@ -576,9 +608,12 @@ def _baseline(desired: m.Schema, actual: m.Schema, acl_roles: dict) -> m.Schema:
     grants = [g for g in desired.grants if not platform(g, _grant_owner(g))]
     grants += [g for g in actual.grants if platform(g, _grant_owner(g))]
     owners = {t.qualified_name: t.owner for t in actual.tables}
+    owners.update({v.qualified_name: v.owner for v in getattr(actual, "views", ())})
     fowners = {f.signature: f.owner for f in actual.functions}
     return replace(
         desired, grants=tuple(grants),
+        views=tuple(replace(v, owner=owners.get(v.qualified_name)) if v.assumed else v
+                    for v in getattr(desired, "views", ())),
         tables=tuple(replace(t, owner=owners.get(t.qualified_name)) if t.assumed else t for t in desired.tables),
         functions=tuple(replace(f, owner=fowners.get(f.signature)) if f.assumed else f for f in desired.functions))
 
@@ -598,6 +633,10 @@ def _inputs(model: m.Schema) -> dict[tuple[str, str], tuple]:
     for f in model.functions:
         key = ("function", f.signature)
         out[key] = (f.security_definer, f.owner, tuple(sorted(acl.get(key, []))), schemas[f.schema])
+    for v in getattr(model, "views", ()):
+        out[("view", v.qualified_name)] = (v.materialized, v.security_invoker, v.owner,
+                                           tuple(sorted(acl.get(("table", v.qualified_name), []))),
+                                           schemas.get(v.schema) or tuple(sorted(acl.get(("schema", v.schema), []))))
     return out
 
 
@@ -613,6 +652,8 @@ _ACCESS_TEXT = {"denied": "-", "all": "ALL", "rows": "rows"}
 
 def _cell_label(cell: Cell, notes: dict[str, int]) -> str:
     label = _ACCESS_TEXT[cell.access]
+    if cell.access == "rows" and cell.using is None and cell.with_check is None:
+        return "caller"
     if cell.access == "rows":
         text = condition_text(cell)
         notes.setdefault(text, len(notes) + 1)
@@ -636,7 +677,13 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
 
 
+_KIND_NOTE = {"view": "view, runs as its owner", "invoker view": "view, security_invoker",
+              "materialized view": "materialized view"}
+
+
 def _table_note(t: TableAccess, roles: tuple[str, ...]) -> str:
+    if t.kind != "table":
+        return _KIND_NOTE[t.kind] + (f", owned by {t.owner}" if t.owner in roles else "")
     rls = "RLS off" if not t.rls_enabled else "RLS forced" if t.rls_forced else "RLS on"
     # the owner matters to the reader only when it is one of the roles shown (it then bypasses RLS)
     return rls + (f", owned by {t.owner}" if t.owner in roles else "")
@@ -644,7 +691,9 @@ def _table_note(t: TableAccess, roles: tuple[str, ...]) -> str:
 
 def format_text(mx: Matrix) -> str:
     lines = [f"Access: {mx.source}" if mx.source else "Access",
-             "  -  denied    ALL  every row    rows[n]  rows matching the policies [n]    (a,b) only these columns",
+             "  -  denied    ALL  every row    rows[n]  rows matching the policies [n]    (a,b) only these columns"
+             + ("    caller  the caller's own access (invoker view)" if any(t.kind == "invoker view" for t in mx.tables)
+                else ""),
              ""]
     for t in mx.tables:
         lines.append(f"{t.table}  ({_table_note(t, mx.roles)})")
@@ -667,7 +716,9 @@ def _md(text: str) -> str:
 
 def format_markdown(mx: Matrix) -> str:
     lines = [f"### Access: {_md(mx.source)}" if mx.source else "### Access", "",
-             "`-` denied, **ALL** every row, `rows[n]` rows matching the policies [n], `(a,b)` only these columns.",
+             "`-` denied, **ALL** every row, `rows[n]` rows matching the policies [n], `(a,b)` only these columns"
+             + (", `caller` the caller's own access (invoker view)" if any(t.kind == "invoker view" for t in mx.tables)
+                else "") + ".",
              ""]
     for t in mx.tables:
         lines.append(f"**`{_md(t.table)}`** ({_md(_table_note(t, mx.roles))})")
@@ -711,7 +762,7 @@ def _describe_cell(cell: Cell | None) -> str:
     if cell.columns is not None and cell.access != "denied":
         text += f" (columns {', '.join(cell.columns)})"
     if cell.access == "rows":
-        text += f": {condition_text(cell)}"
+        text += f": {condition_text(cell) or cell.reason}"
     return text
 
 

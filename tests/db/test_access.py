@@ -460,3 +460,35 @@ def test_a_using_true_policy_on_storage_objects_is_drift(tmp_path, jurl, pg_serv
     assert report.changes == () and report.unmanaged == () and report.drift
     assert {(c.object, c.role, c.command) for c in report.access_drift} == {
         ("storage.objects", "anon", "select"), ("storage.objects", "authenticated", "select")}
+
+
+# ---------------------------------------------------------------- views
+
+def test_views_run_as_their_owner_unless_security_invoker(jurl):
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("create view public.all_plans as select user_id, plan_type from public.user_plans;"
+                     "create view public.my_plans with (security_invoker = true) as"
+                     " select user_id, plan_type from public.user_plans;"
+                     "revoke all on public.all_plans, public.my_plans from anon, authenticated;"
+                     "grant select on public.all_plans, public.my_plans to authenticated")
+        model = inspect(conn, ["auth", "public"])
+    mx = access.matrix(model, ("anon", "authenticated", "service_role"))
+    definer, invoker = mx.table("public.all_plans"), mx.table("public.my_plans")
+    assert (definer.kind, invoker.kind) == ("view", "invoker view")
+    assert definer.cell("authenticated", "select").access == "all"
+    assert invoker.cell("authenticated", "select").access == "rows"
+    assert definer.cell("anon", "select").access == invoker.cell("anon", "select").access == "denied"
+    assert definer.cell("authenticated", "truncate").access == "denied"
+    text = access.format_text(mx)
+    assert "public.all_plans  (view, runs as its owner)" in text and "caller" in text
+    world = World(jurl)
+    try:
+        total = world.count("public.user_plans", None, "ann")
+        assert total >= 2
+        assert world.attempt("authenticated", "ann", "select * from public.all_plans", {}) == ("ok", total)
+        assert world.attempt("authenticated", "ann", "select * from public.my_plans", {}) == ("ok", 1)
+        assert world.attempt("anon", None, "select * from public.all_plans", {}) == ("error", "42501")
+        assert world.attempt("anon", None, "select * from public.my_plans", {}) == ("error", "42501")
+    finally:
+        world.conn.close()
+
