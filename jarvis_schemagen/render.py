@@ -1,7 +1,8 @@
 """model.Schema -> SQL text, through the Jinja templates in ``templates/``.
 
-Templates stay dumb (loops and ifs). Quoting happens only in the filters defined here, and
-the order of objects inside a file is decided here (``_ordered``), nowhere else.
+Templates stay dumb (loops and ifs): every statement comes from a builder of ``sql.py``
+(the template global ``sql``), the same builders the planner uses. The order of objects
+inside a file is decided here (``_ordered``), nowhere else.
 """
 from __future__ import annotations
 
@@ -13,67 +14,11 @@ from pathlib import Path
 import jinja2
 
 from . import model as m
+from . import sql
 from .errors import SpecError
 from .spec.problems import Problem
 
 GENERATED_BY = "jarvis-schemagen"
-
-
-# ---------------------------------------------------------------- quoting
-
-def quote_ident(name: str) -> str:
-    """Always-quoted identifier: ``"user_plans"``. Embedded quotes are doubled."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def quote_qualified(name: str) -> str:
-    """``public.user_plans`` -> ``"public"."user_plans"``."""
-    schema, _, rel = str(name).partition(".")
-    return f"{quote_ident(schema)}.{quote_ident(rel)}" if rel else quote_ident(schema)
-
-
-def quote_literal(text: str) -> str:
-    """A standard SQL string literal: quotes doubled; a backslash-free E'' is never needed
-    because standard_conforming_strings is on in every supported PostgreSQL."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def quote_role(name: str) -> str:
-    """``public`` is the PUBLIC pseudo-role keyword, not a role called "public"."""
-    return "public" if name == "public" else quote_ident(name)
-
-
-def dollar_quote(body: str, tag: str = "body") -> str:
-    """Dollar-quote ``body`` with a tag that does not occur in it."""
-    candidate, n = tag, 0
-    while f"${candidate}$" in body:
-        n += 1
-        candidate = f"{tag}_{n}"
-    return f"${candidate}${body}${candidate}$"
-
-
-def function_ref(signature: str) -> str:
-    """``public.f(uuid, text)`` -> ``"public"."f"(uuid, text)``."""
-    name, _, args = signature.partition("(")
-    return f"{quote_qualified(name)}({args}" if args else f"{quote_qualified(name)}()"
-
-
-def config_value(key: str, value: str) -> str:
-    if key == "search_path":
-        parts = [p.strip() for p in value.split(",") if p.strip() and p.strip() not in ('""', "''")]
-        return ", ".join(quote_ident(p.strip('"')) for p in parts) if parts else "''"
-    return quote_literal(value)
-
-
-def index_key(key: m.IndexKey) -> str:
-    text = quote_ident(key.expression) if key.is_column else f"({key.expression})"
-    if key.opclass:
-        text += " " + ".".join(quote_ident(p) for p in key.opclass.split("."))
-    if key.descending:
-        text += " desc"
-    if key.nulls:
-        text += f" nulls {key.nulls}"
-    return text
 
 
 # ---------------------------------------------------------------- environment
@@ -101,21 +46,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        ident=quote_ident,
-        qident=quote_qualified,
-        literal=quote_literal,
-        role=quote_role,
-        roles=lambda names: ", ".join(quote_role(r) for r in names),
-        idents=lambda names: ", ".join(quote_ident(n) for n in names),
-        dollar=dollar_quote,
-        fref=function_ref,
-        config_value=lambda kv: config_value(kv[0], kv[1]),
-        index_key=index_key,
-    )
-    from . import sql_lang
-
-    env.globals["sql"] = sql_lang
+    env.globals["sql"] = sql
     return env
 
 
@@ -134,10 +65,9 @@ class Part:
     tables: tuple[m.Table, ...]  # both, new first: for indexes, policies, triggers, comments
     functions: tuple[m.Function, ...]
     grants: tuple[m.Grant, ...]
-    functions_by_signature: dict
+    comments: tuple[tuple, ...]  # arguments of sql.comment_on: (kind, object, name, text)
     types: tuple[str, ...] = ()  # statements creating types or adding enum values, in order
     views: tuple[m.View, ...] = ()
-    created_types: tuple[m.EnumType, ...] = ()  # for their comments
 
 
 def _fk_order(tables: list[m.Table]) -> list[m.Table]:
@@ -171,20 +101,20 @@ def _fk_order(tables: list[m.Table]) -> list[m.Table]:
 
 def _type_statements(part: m.Schema, migration_id: str) -> tuple[str, ...]:
     """Enum types this file creates (with the values of their own migration), then values it adds."""
-    from . import sql_lang
+    from .plan import enum_additions
 
     out = []
     for ty in part.types:
         later = dict(ty.value_migrations)
         if m.effective_migration(ty) == migration_id:
-            out.append(sql_lang.enum_create_idempotent(ty, tuple(v for v in ty.values if v not in later)))
+            out.append(sql.create_enum(ty, tuple(v for v in ty.values if v not in later), idempotent=True))
             continue
         # values added by this file: the type exists with the values of every earlier migration
         order = {mig_id: i for i, mig_id in enumerate(sorted({*later.values(), migration_id}, key=int))}
         existing = tuple(v for v in ty.values if v not in later or order[later[v]] < order[migration_id])
         desired = tuple(v for v in ty.values if v in existing or later.get(v) == migration_id)
-        for value, after, before in sql_lang.enum_additions(existing, desired):
-            out.append(sql_lang.enum_add_value(ty.qualified_name, value, after, before))
+        for value, after, before in enum_additions(existing, desired):
+            out.append(sql.add_enum_value(ty, value, after, before))
     return tuple(out)
 
 
@@ -194,21 +124,39 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
 
     new = _fk_order([t for t in part.tables if created_here(t)])
     altered = sorted((t for t in part.tables if not created_here(t)), key=lambda t: t.qualified_name)
+    namespaces = tuple(sorted(part.namespaces, key=lambda n: (n.name != "extensions", n.name)))
+    functions = tuple(sorted(part.functions, key=lambda f: f.signature))
     return Part(
         roles=part.roles,
-        namespaces=tuple(sorted(part.namespaces, key=lambda n: (n.name != "extensions", n.name))),
+        namespaces=namespaces,
         default_privileges=part.default_privileges,
         extensions=part.extensions,
         new_tables=tuple(new),
         altered_tables=tuple(altered),
         tables=tuple(new) + tuple(altered),
-        functions=tuple(sorted(part.functions, key=lambda f: f.signature)),
+        functions=functions,
         grants=part.grants,  # declaration order: a revoke then a grant must stay in that order
-        functions_by_signature={f.signature: f for f in part.functions},
+        comments=_comments(namespaces, tuple(new) + tuple(altered), functions,
+                           tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id), part.views),
         types=_type_statements(part, migration_id),
         views=part.views,  # declaration order: a view may read an earlier one
-        created_types=tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id),
     )
+
+
+def _comments(namespaces, tables, functions, created_types, views) -> tuple[tuple, ...]:
+    """Every comment of a file: schemas, then each table's (table, columns, constraints,
+    indexes, policies, triggers), then functions, enum types created here, views."""
+    out: list[tuple] = [("schema", n.name, None, n.comment) for n in namespaces if n.comment]
+    for t in tables:
+        if t.comment:
+            out.append(("table", t, None, t.comment))
+        for kind, attr in (("column", "columns"), ("constraint", "constraints"), ("index", "indexes"),
+                           ("policy", "policies"), ("trigger", "triggers")):
+            out += [(kind, t, o.name, o.comment) for o in getattr(t, attr) if o.comment]
+    out += [("function", f, None, f.comment) for f in functions if f.comment]
+    out += [("type", ty, None, ty.comment) for ty in created_types if ty.comment]
+    out += [(v.kind, v, None, v.comment) for v in views if v.comment]
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- public API

@@ -60,10 +60,10 @@ def test_a_missing_table_is_created_whole_with_everything_quoted():
     idx = text.index('create index "idx" on "public"."user plans" using btree ("user_id", (lower(x)) desc) '
                      'where ((user_id IS NOT NULL));')
     rls = text.index('alter table "public"."user plans" enable row level security;')
-    pol = text.index('create policy "Users see own" on "public"."user plans" as permissive for select to '
-                     '"authenticated", public using ((( SELECT auth.uid() AS uid) = user_id));')
-    trg = text.index('create trigger "touch" before insert or update of "user_id" on "public"."user plans" '
-                     'for each row execute function "public"."touch"();')
+    pol = text.index('create policy "Users see own" on "public"."user plans"\n    as permissive\n    for select\n'
+                     '    to "authenticated", public\n    using ((( SELECT auth.uid() AS uid) = user_id));')
+    trg = text.index('create trigger "touch"\n    before insert or update of "user_id" on "public"."user plans"\n'
+                     '    for each row\n    execute function "public"."touch"();')
     reset = text.index("revoke all on table")
     grant = text.index('grant select on table "public"."user plans" to "authenticated";')
     comment = text.index("""comment on column "public"."user plans"."we""ird" is 'it''s';""")

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from jarvis_schemagen import api
 from jarvis_schemagen.cli import main
-from jarvis_schemagen.render import dollar_quote, function_ref, quote_ident, quote_literal, quote_qualified
 
 ROOT = Path(__file__).resolve().parents[2]
 KITCHEN = ROOT / "tests" / "fixtures" / "kitchen_sink"
@@ -73,17 +72,6 @@ tables:
 """)
     text = api.render_migrations(s)["001_one.sql"]
     assert text.index('"public"."z_parent" (') < text.index('"public"."a_child" (')
-
-
-def test_quoting_filters():
-    assert quote_ident('we"ird') == '"we""ird"'
-    assert quote_qualified("public.user_plans") == '"public"."user_plans"'
-    assert quote_literal("it's") == "'it''s'"
-    assert function_ref("public.f(uuid, text)") == '"public"."f"(uuid, text)'
-    assert dollar_quote("select 1", "body") == "$body$select 1$body$"
-    # a body that contains the tag gets another tag that does not occur in it
-    quoted = dollar_quote("x $body$ y $body_1$", "body")
-    assert quoted == "$body_2$x $body$ y $body_1$$body_2$"
 
 
 def test_user_text_cannot_break_out_of_comments_or_bodies():

@@ -7,7 +7,7 @@ import pytest
 
 from jarvis_schemagen import api, model as m
 from jarvis_schemagen.errors import SpecError
-from jarvis_schemagen.sql_lang import enum_additions, enum_is_extension
+from jarvis_schemagen.plan import enum_additions, enum_is_extension
 
 HEADER = """\
 version: 1

@@ -1,0 +1,681 @@
+"""Every SQL statement schemagen generates, one builder per statement kind: the one author.
+
+The Jinja templates (the idempotent migration files) and the planner (change migrations,
+``diff --format sql``) both call these functions, so a ``create policy`` or a trigger is
+written in exactly one place. Where the file form and the plan form differ (``if not
+exists``, drop-if-exists + create, ``create or replace``), that is the ``idempotent``
+keyword of the one builder: ``True`` for the migration files (safe to run twice), ``False``
+for plans (computed against a known state: a statement meeting an unexpected object fails
+loudly instead of silently keeping it).
+
+Builders are pure: model objects (or names) in, SQL text out. They decide no order (that is
+``plan.py``, and ``render.py`` within one file). Lexical safety lives here and only here:
+
+* every identifier goes through ``quote_ident`` (always double-quoted, quotes doubled);
+* every string goes through ``quote_literal`` (quotes doubled, ``E''`` with doubled
+  backslashes when there is a backslash, so the text is right whatever
+  ``standard_conforming_strings`` says); comments are literals;
+* dollar-quoted bodies get a tag that does not occur in them;
+* keywords (privileges, trigger events, policy commands ...) are checked against the words
+  PostgreSQL accepts; type names are checked to hold no quote, semicolon or comment outside
+  a double-quoted identifier;
+* NUL, which PostgreSQL cannot store in text, is rejected (``ValueError``) everywhere.
+
+What is *not* quoted, by design: SQL expressions from the spec or PostgreSQL's deparser
+(defaults, checks, policy and trigger conditions, generated columns, index expressions) and
+function bodies (dollar-quoted). They are SQL, validated where they are read.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence, Union
+
+from . import model as m
+
+Rel = Union[str, m.Table, m.View, m.EnumType]  # a relation or type: the model object, or "schema.name"
+
+
+# ---------------------------------------------------------------- lexical
+
+def _text(value: object, what: str) -> str:
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character, which PostgreSQL cannot store: {text!r}")
+    return text
+
+
+def quote_ident(name: str) -> str:
+    """Always-quoted identifier: ``"user_plans"``; embedded quotes doubled."""
+    text = _text(name, "identifier")
+    if not text:
+        raise ValueError("an identifier cannot be empty")
+    return '"' + text.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"`` from the two parts."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def quote_qualified(name: str) -> str:
+    """``public.user_plans`` -> ``"public"."user_plans"`` (split at the first dot; no dot: one name)."""
+    schema, dot, rel = str(name).partition(".")
+    return qualified(schema, rel) if dot else quote_ident(schema)
+
+
+def quote_literal(text: str) -> str:
+    """A string literal: quotes doubled; with a backslash, the ``E''`` form with backslashes
+    doubled (PostgreSQL's own ``quote_literal``), right under either ``standard_conforming_strings``."""
+    text = _text(text, "string")
+    quoted = "'" + text.replace("'", "''") + "'"
+    if "\\" in text:
+        return "E" + quoted.replace("\\", "\\\\")
+    return quoted
+
+
+def quote_role(name: str) -> str:
+    """A role in GRANT/REVOKE/policies: ``public`` is the PUBLIC keyword, anything else is quoted."""
+    return "public" if name == "public" else quote_ident(name)
+
+
+def roles(names: Iterable[str]) -> str:
+    return ", ".join(quote_role(r) for r in names)
+
+
+def idents(names: Iterable[str]) -> str:
+    return ", ".join(quote_ident(n) for n in names)
+
+
+_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def dollar_quote(body: str, tag: str = "body") -> str:
+    """``$tag$body$tag$`` with a tag whose closing delimiter first occurs right after ``body``
+    (so no text of the body, not even a trailing ``$tag``, can close it early)."""
+    body = _text(body, "dollar-quoted body")
+    if not _TAG.fullmatch(tag):
+        raise ValueError(f"invalid dollar-quote tag {tag!r}")
+    candidate, n = tag, 0
+    while (body + f"${candidate}$").find(f"${candidate}$") != len(body):
+        n += 1
+        candidate = f"{tag}_{n}"
+    return f"${candidate}${body}${candidate}$"
+
+
+def line_comment(text: str) -> str:
+    """``-- text``; every line of a multi-line text gets its own ``--`` (a line break never
+    ends the comment into SQL)."""
+    text = _text(text, "comment")
+    return "\n".join(f"-- {line}".rstrip() for line in re.split(r"\r\n|\r|\n", text))
+
+
+def keyword(value: str, allowed: Iterable[str], what: str) -> str:
+    """``value`` if it is one of the SQL words ``allowed`` here."""
+    if value not in allowed:
+        raise ValueError(f"invalid {what} {value!r}")
+    return value
+
+
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def word(name: str) -> str:
+    """A lower-case name printed bare (``plpgsql``, ``btree``) when it is one simple word, else quoted."""
+    return name if _WORD.fullmatch(str(name)) else quote_ident(name)
+
+
+def setting_name(key: str) -> str:
+    """A configuration parameter name (``search_path``, ``plpgsql.variable_conflict``)."""
+    return ".".join(word(part) for part in str(key).split("."))
+
+
+_TYPE_OUTSIDE_QUOTES = re.compile(r"[A-Za-z0-9_$ .,()\[\]]*")
+
+
+def type_name(text: str) -> str:
+    """A type as written by the spec or ``format_type`` (``numeric(12,2)``, ``"My Type"[]``),
+    checked: outside double-quoted identifiers only letters, digits, ``_$ .,()[]``, with
+    balanced parentheses. Returned unchanged."""
+    text = _text(text, "type")
+    outside = re.sub(r'"(?:[^"]|"")*"', "", text)
+    depth = 0
+    for ch in outside:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            break
+    if not text.strip() or depth != 0 or not _TYPE_OUTSIDE_QUOTES.fullmatch(outside):
+        raise ValueError(f"invalid type {text!r}")
+    return text
+
+
+def _split_top(text: str) -> list[str]:
+    """``a, numeric(1,2), "x,y"`` -> the comma-separated items outside parentheses and quotes."""
+    items, depth, quoted, cur = [], 0, False, ""
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "([":
+            depth += 1
+        elif not quoted and ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0 and not quoted:
+            items.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        items.append(cur.strip())
+    return items
+
+
+# ---------------------------------------------------------------- references
+
+def rel(obj: Rel) -> str:
+    """A table, view or type: from the model object's parts, or a qualified name."""
+    if isinstance(obj, (m.Table, m.View, m.EnumType)):
+        return qualified(obj.schema, obj.name)
+    return quote_qualified(obj)
+
+
+def _schema_of(table: Rel) -> str:
+    return table.schema if isinstance(table, (m.Table, m.View, m.EnumType)) else str(table).partition(".")[0]
+
+
+def function_ref(schema: str, name: str, arg_types: Sequence[str]) -> str:
+    """``"public"."f"(uuid, text)`` from the catalog parts."""
+    return f"{qualified(schema, name)}({', '.join(type_name(t) for t in arg_types)})"
+
+
+def split_signature(signature: str) -> tuple[str, str, tuple[str, ...]]:
+    """``public.f(uuid, text)`` -> ``("public", "f", ("uuid", "text"))``."""
+    head, paren, args = str(signature).partition("(")
+    if paren and not args.endswith(")"):
+        raise ValueError(f"invalid function signature {signature!r}")
+    schema, _, name = head.partition(".")
+    return schema, name, tuple(_split_top(args[:-1])) if paren else ()
+
+
+def function_parts(f: m.Function) -> tuple[str, str, tuple[str, ...]]:
+    """(schema, name, the argument types that identify it)."""
+    return f.schema, f.name, tuple(a.type for a in f.arguments if a.mode in ("in", "inout", "variadic"))
+
+
+def function(f: m.Function | str) -> str:
+    """A function reference from the model object, or from a signature ``schema.fn(types)``."""
+    return function_ref(*(function_parts(f) if isinstance(f, m.Function) else split_signature(f)))
+
+
+def index_ref(table: Rel, name: str) -> str:
+    """An index lives in its table's schema."""
+    return qualified(_schema_of(table), name)
+
+
+# ---------------------------------------------------------------- fragments
+
+IDENTITY = ("always", "by default")
+REFERENTIAL_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
+
+
+def column_def(c: m.Column) -> str:
+    """``"name" type [generated ... as identity] [generated always as (...) stored] [not null] [default ...]``."""
+    text = f"{quote_ident(c.name)} {type_name(c.type)}"
+    if c.identity:
+        text += f" generated {keyword(c.identity, IDENTITY, 'identity')} as identity"
+    if c.generated is not None:
+        text += f" generated always as ({c.generated}) stored"
+    if not c.nullable:
+        text += " not null"
+    if c.default is not None:
+        text += f" default {c.default}"
+    return text
+
+
+def constraint_def(c: m.Constraint) -> str:
+    """``constraint "name" <definition>``. ``no action``, the default, is left out (as
+    PostgreSQL's own ``pg_get_constraintdef`` prints it)."""
+    if c.kind == "primary_key":
+        body = f"primary key ({idents(c.columns)})"
+    elif c.kind == "unique":
+        body = f"unique ({idents(c.columns)})"
+    elif c.kind == "check":
+        body = f"check ({c.expression})"
+    elif c.kind == "foreign_key":
+        body = f"foreign key ({idents(c.columns)}) references {rel(c.ref_table)} ({idents(c.ref_columns)})"
+        for clause, action in (("on delete", c.on_delete), ("on update", c.on_update)):
+            if action and keyword(action, REFERENTIAL_ACTIONS, clause + " action") != "no action":
+                body += f" {clause} {action}"
+        if c.deferrable:
+            body += " deferrable"
+    else:  # exclusion (and anything else introspected): PostgreSQL's own definition text
+        body = c.expression or ""
+    return f"constraint {quote_ident(c.name)} {body}"
+
+
+def index_key(key: m.IndexKey) -> str:
+    text = quote_ident(key.expression) if key.is_column else f"({key.expression})"
+    if key.opclass:
+        text += " " + ".".join(quote_ident(p) for p in key.opclass.split("."))
+    if key.descending:
+        text += " desc"
+    if key.nulls:
+        text += f" nulls {keyword(key.nulls, ('first', 'last'), 'nulls order')}"
+    return text
+
+
+def argument(a: m.Argument) -> str:
+    text = "" if a.mode == "in" else keyword(a.mode, ("out", "inout", "variadic"), "argument mode") + " "
+    if a.name:
+        text += quote_ident(a.name) + " "
+    text += type_name(a.type)
+    if a.default is not None:
+        text += f" default {a.default}"
+    return text
+
+
+def config_value(key: str, value: str) -> str:
+    """The value of ``set key = value`` on a function: search_path as identifiers, else a literal."""
+    if key == "search_path":
+        parts = [p.strip() for p in value.split(",") if p.strip() and p.strip() not in ('""', "''")]
+        return ", ".join(quote_ident(p.strip('"')) for p in parts) if parts else "''"
+    return quote_literal(value)
+
+
+# ---------------------------------------------------------------- roles, schemas, extensions
+
+def _unless_duplicate(statement: str) -> str:
+    """A DO block running ``statement`` and ignoring that the object exists already: for what has
+    no ``if not exists``. ``unique_violation`` is what a concurrent creation of the same name raises."""
+    body = f"\nbegin\n    {statement}\nexception when duplicate_object or unique_violation then\n    null;\nend\n"
+    return f"do {dollar_quote(body, 'do')};"
+
+
+def create_role(r: m.Role, *, idempotent: bool) -> str:
+    """A DO block in both forms: roles are cluster-wide, so one may exist even where the plan
+    saw none (another database of the server). ``idempotent`` adds ``alter role ... bypassrls``
+    so that a role that already existed gets the flag too."""
+    opts = ("login" if r.login else "nologin") + (" bypassrls" if r.bypassrls else "")
+    out = _unless_duplicate(f"create role {quote_ident(r.name)} {opts};")
+    if idempotent and r.bypassrls:
+        out += "\n" + alter_role_bypassrls(r.name, True)
+    return out
+
+
+def alter_role_bypassrls(name: str, bypassrls: bool) -> str:
+    return f"alter role {quote_ident(name)} {'bypassrls' if bypassrls else 'nobypassrls'};"
+
+
+def grant_role(parent: str, member: str) -> str:
+    return f"grant {quote_ident(parent)} to {quote_ident(member)};"
+
+
+def create_schema(name: str, *, idempotent: bool) -> str:
+    return f"create schema {'if not exists ' if idempotent else ''}{quote_ident(name)};"
+
+
+def create_extension(e: m.Extension, *, idempotent: bool) -> str:
+    schema = f" with schema {quote_ident(e.schema)}" if e.schema else ""
+    return f"create extension {'if not exists ' if idempotent else ''}{quote_ident(e.name)}{schema};"
+
+
+def alter_extension_schema(name: str, schema: str) -> str:
+    return f"alter extension {quote_ident(name)} set schema {quote_ident(schema)};"
+
+
+def drop_extension(name: str) -> str:
+    return f"drop extension {quote_ident(name)};"
+
+
+DEFAULT_PRIVILEGE_OBJECTS = ("tables", "sequences", "functions", "routines", "types", "schemas")
+PRIVILEGES = ("select", "insert", "update", "delete", "truncate", "references", "trigger", "usage", "execute",
+              "create", "connect", "temporary", "temp", "maintain", "all", "all privileges")
+
+
+def _privileges(privileges: Iterable[str], column: str | None = None) -> str:
+    suffix = f" ({quote_ident(column)})" if column is not None else ""
+    return ", ".join(keyword(p, PRIVILEGES, "privilege") + suffix for p in privileges)
+
+
+def default_privilege(d: m.DefaultPrivilege) -> str:
+    role = f" for role {quote_ident(d.for_role)}" if d.for_role else ""
+    return (f"alter default privileges{role} in schema {quote_ident(d.schema)} grant {_privileges(d.privileges)} "
+            f"on {keyword(d.on, DEFAULT_PRIVILEGE_OBJECTS, 'default privilege object')} to {roles(d.roles)};")
+
+
+# ---------------------------------------------------------------- tables and columns
+
+def create_table(t: m.Table, *, idempotent: bool, constraints: Sequence[m.Constraint] | None = None) -> str:
+    """The table with its columns and ``constraints`` (default: all of the table's) inline."""
+    parts = [column_def(c) for c in t.columns]
+    parts += [constraint_def(c) for c in (t.constraints if constraints is None else constraints)]
+    head = f"create table {'if not exists ' if idempotent else ''}{rel(t)}"
+    if not parts:
+        return head + " ();"
+    return head + " (\n    " + ",\n    ".join(parts) + "\n);"
+
+
+def drop_table(table: Rel) -> str:
+    return f"drop table {rel(table)};"
+
+
+def add_column(table: Rel, c: m.Column, *, idempotent: bool) -> str:
+    return f"alter table {rel(table)} add column {'if not exists ' if idempotent else ''}{column_def(c)};"
+
+
+def drop_column(table: Rel, column: str) -> str:
+    return f"alter table {rel(table)} drop column {quote_ident(column)};"
+
+
+def alter_column(table: Rel, column: str, change: str, value: str | None = None, via: str | None = None) -> str:
+    """One ``alter table ... alter column`` action:
+
+    ``drop default``, ``set default`` (value: expression), ``drop not null``, ``set not null``,
+    ``drop identity``, ``add identity`` / ``set generated`` (value: always | by default),
+    ``drop expression``, ``type`` (value: the new type; a ``using`` cast of the column, through
+    the type ``via`` when given).
+    """
+    col = quote_ident(column)
+    if change in ("drop default", "drop not null", "set not null", "drop expression"):
+        clause = change
+    elif change == "drop identity":
+        clause = "drop identity if exists"
+    elif change == "set default":
+        clause = f"set default {value}"
+    elif change == "add identity":
+        clause = f"add generated {keyword(value or '', IDENTITY, 'identity')} as identity"
+    elif change == "set generated":
+        clause = f"set generated {keyword(value or '', IDENTITY, 'identity')}"
+    elif change == "type":
+        new = type_name(value or "")
+        cast = f"::{type_name(via)}" if via is not None else ""
+        clause = f"type {new} using {col}{cast}::{new}"
+    else:
+        raise ValueError(f"unknown column change {change!r}")
+    return f"alter table {rel(table)} alter column {col} {clause};"
+
+
+def add_constraint(table: Rel, c: m.Constraint, *, idempotent: bool) -> str:
+    """``alter table ... add constraint``; idempotent: inside a DO block that skips a constraint
+    of that name already on the table (there is no ``add constraint if not exists``)."""
+    stmt = f"alter table {rel(table)} add {constraint_def(c)};"
+    if not idempotent:
+        return stmt
+    body = ("\nbegin\n"
+            "    if not exists (\n"
+            "        select 1 from pg_catalog.pg_constraint\n"
+            f"        where conrelid = {quote_literal(rel(table))}::pg_catalog.regclass\n"
+            f"          and conname = {quote_literal(c.name)}\n"
+            "    ) then\n"
+            f"        {stmt}\n"
+            "    end if;\n"
+            "end\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
+def drop_constraint(table: Rel, name: str) -> str:
+    return f"alter table {rel(table)} drop constraint {quote_ident(name)};"
+
+
+def create_index(table: Rel, i: m.Index, *, idempotent: bool) -> str:
+    text = (f"create {'unique ' if i.unique else ''}index {'if not exists ' if idempotent else ''}"
+            f"{quote_ident(i.name)} on {rel(table)} using {word(i.method)} ({', '.join(index_key(k) for k in i.keys)})")
+    if i.include:
+        text += f" include ({idents(i.include)})"
+    if i.where:
+        text += f" where ({i.where})"
+    return text + ";"
+
+
+def drop_index(table: Rel, name: str) -> str:
+    return f"drop index {index_ref(table, name)};"
+
+
+# ---------------------------------------------------------------- row level security, policies
+
+def enable_rls(table: Rel, enabled: bool = True) -> str:
+    return f"alter table {rel(table)} {'enable' if enabled else 'disable'} row level security;"
+
+
+def force_rls(table: Rel, forced: bool = True) -> str:
+    return f"alter table {rel(table)} {'force' if forced else 'no force'} row level security;"
+
+
+POLICY_COMMANDS = ("all", "select", "insert", "update", "delete")
+
+
+def create_policy(table: Rel, p: m.Policy, *, idempotent: bool) -> str:
+    """``create policy``, one clause a line; idempotent: preceded by ``drop policy if exists``
+    (there is no ``create or replace policy``)."""
+    lines = [f"create policy {quote_ident(p.name)} on {rel(table)}",
+             f"    as {'permissive' if p.permissive else 'restrictive'}",
+             f"    for {keyword(p.command, POLICY_COMMANDS, 'policy command')}",
+             f"    to {roles(p.roles)}"]
+    if p.using is not None:
+        lines.append(f"    using ({p.using})")
+    if p.with_check is not None:
+        lines.append(f"    with check ({p.with_check})")
+    text = "\n".join(lines) + ";"
+    return drop_policy(table, p.name) + "\n" + text if idempotent else text
+
+
+def drop_policy(table: Rel, name: str) -> str:
+    return f"drop policy if exists {quote_ident(name)} on {rel(table)};"
+
+
+# ---------------------------------------------------------------- functions and triggers
+
+VOLATILITY = ("volatile", "stable", "immutable")
+
+
+def function_body(body: str) -> str:
+    """The body as it is stored: starting with a line break (added when missing) and ending in
+    exactly one (trailing whitespace, which ``compare`` ignores, dropped). A body already in
+    this form is kept byte for byte, so a plan recreating a function from the catalog converges."""
+    text = body.rstrip() + "\n"
+    return text if text.startswith("\n") else "\n" + text
+
+
+def create_function(f: m.Function) -> str:
+    """``create or replace function`` in both forms (it is idempotent by nature), one clause a line."""
+    args = ", ".join(argument(a) for a in f.arguments if a.mode != "table")  # table: part of RETURNS TABLE
+    returns = f.returns[len("setof "):] if f.returns.startswith("setof ") else f.returns
+    lines = [f"create or replace function {qualified(f.schema, f.name)}({args})",
+             f"returns {'setof ' if returns != f.returns else ''}{type_name(returns)}",
+             f"language {word(f.language)}",
+             keyword(f.volatility, VOLATILITY, "volatility")]
+    if f.strict:
+        lines.append("strict")
+    if f.security_definer:
+        lines.append("security definer")
+    lines += [f"set {setting_name(k)} = {config_value(k, v)}" for k, v in f.config]
+    lines.append(f"as {dollar_quote(function_body(f.body), 'function')};")
+    return "\n".join(lines)
+
+
+def drop_function(schema: str, name: str, arg_types: Sequence[str]) -> str:
+    """From the catalog parts, never from a preformatted signature."""
+    return f"drop function {function_ref(schema, name, arg_types)};"
+
+
+TRIGGER_TIMINGS = ("before", "after", "instead of")
+TRIGGER_EVENTS = ("insert", "update", "delete", "truncate")
+
+
+def create_trigger(table: Rel, tr: m.Trigger, *, idempotent: bool) -> str:
+    """``create trigger``, one clause a line; idempotent: ``create or replace trigger``
+    (PostgreSQL 14+), which swaps the definition without a moment with no trigger."""
+    events = []
+    for e in tr.events:
+        keyword(e, TRIGGER_EVENTS, "trigger event")
+        events.append(f"update of {idents(tr.update_columns)}" if e == "update" and tr.update_columns else e)
+    lines = [f"create {'or replace ' if idempotent else ''}trigger {quote_ident(tr.name)}",
+             f"    {keyword(tr.timing, TRIGGER_TIMINGS, 'trigger timing')} {' or '.join(events)} on {rel(table)}",
+             f"    for each {keyword(tr.for_each, ('row', 'statement'), 'trigger level')}"]
+    if tr.when:
+        lines.append(f"    when ({tr.when})")
+    lines.append(f"    execute function {quote_qualified(tr.function)}();")
+    return "\n".join(lines)
+
+
+def drop_trigger(table: Rel, name: str) -> str:
+    return f"drop trigger if exists {quote_ident(name)} on {rel(table)};"
+
+
+def enable_trigger(table: Rel, name: str, enabled: bool = True) -> str:
+    return f"alter table {rel(table)} {'enable' if enabled else 'disable'} trigger {quote_ident(name)};"
+
+
+# ---------------------------------------------------------------- privileges, owners, comments
+
+GRANT_OBJECTS = ("table", "sequence", "function", "schema", "column")
+
+
+def grant_target(on: str, obj: str) -> tuple[str | None, str]:
+    """(the column of a column privilege or None, ``<kind> <object>``)."""
+    keyword(on, GRANT_OBJECTS, "grant object kind")
+    if on == "column":
+        table, _, column = str(obj).rpartition(".")
+        return column, f"table {quote_qualified(table)}"
+    if on == "function":
+        return None, f"function {function(obj)}"
+    if on == "schema":
+        return None, f"schema {quote_ident(obj)}"
+    return None, f"{on} {quote_qualified(obj)}"
+
+
+def grant(on: str, obj: str, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
+    """``grant <privileges> on <kind> <object> to <roles>`` (or ``revoke ... from``); privileges in
+    the order given. ``on`` is table | sequence | function (``obj`` a signature) | schema |
+    column (``obj`` ``schema.table.column``)."""
+    column, target = grant_target(on, obj)
+    privs = _privileges(privileges, column)
+    if revoke:
+        return f"revoke {privs} on {target} from {roles(to)};"
+    return f"grant {privs} on {target} to {roles(to)};"
+
+
+def grant_statement(g: m.Grant) -> str:
+    """A spec grant (or revoke) as written."""
+    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke")
+
+
+def _revoke_loop(source: str, fmt_args: str, fmt: str) -> str:
+    body = (f"\ndeclare\n    r record;\nbegin\n    for r in {source} loop\n"
+            f"        execute pg_catalog.format({quote_literal(fmt)},{' ' + fmt_args if fmt_args else ''}\n"
+            f"            case when r.grantee = 0 then 'public' else r.grantee::pg_catalog.regrole::text end);\n"
+            f"    end loop;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
+def acl_reset(on: str, obj: str) -> str:
+    """Revoke everything from everyone but the owner: a fresh object starts with whatever the
+    server's default privileges gave it, which is not what the spec says."""
+    if on == "function":
+        ref = function(obj)
+        src = (f"select distinct a.grantee from pg_catalog.pg_proc as p, pg_catalog.aclexplode(coalesce(p.proacl, "
+               f"pg_catalog.acldefault('f', p.proowner))) as a where p.oid = "
+               f"{quote_literal(ref)}::pg_catalog.regprocedure and a.grantee <> p.proowner")
+    else:
+        src = (f"select distinct a.grantee from pg_catalog.pg_class as c, pg_catalog.aclexplode(coalesce(c.relacl, "
+               f"pg_catalog.acldefault('r', c.relowner))) as a where c.oid = "
+               f"{quote_literal(quote_qualified(obj))}::pg_catalog.regclass and a.grantee <> c.relowner")
+    target = grant_target(on, obj)[1]
+    return _revoke_loop(src, "", "revoke all on " + target.replace("%", "%%") + " from %s")
+
+
+def sequence_acl_reset(table: Rel) -> str:
+    """``acl_reset`` for the sequences of a table's identity columns, found at run time."""
+    src = ("select s.oid::pg_catalog.regclass::text as seq, a.grantee from pg_catalog.pg_depend as d "
+           "join pg_catalog.pg_class as s on s.oid = d.objid and s.relkind = 'S', "
+           "pg_catalog.aclexplode(coalesce(s.relacl, pg_catalog.acldefault('s', s.relowner))) as a "
+           f"where d.refobjid = {quote_literal(rel(table))}::pg_catalog.regclass and d.deptype in ('a', 'i') "
+           "and d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and a.grantee <> s.relowner")
+    return _revoke_loop(src, "r.seq,", "revoke all on sequence %s from %s")
+
+
+def owner_to_current_user(on: str, obj: str) -> str:
+    """The role running the script (the deployer) takes the object back."""
+    target = f"function {function(obj)}" if on == "function" else f"table {quote_qualified(obj)}"
+    return f"alter {target} owner to current_user;"
+
+
+DROPPABLE = ("view", "materialized view", "sequence", "foreign table", "type", "domain")
+
+
+def drop_object(kind: str, obj: Rel) -> str:
+    """``drop <kind> <name>`` for types and the objects schemagen does not model but may remove."""
+    return f"drop {keyword(kind, DROPPABLE, 'object kind')} {rel(obj)};"
+
+
+def comment_target(kind: str, obj: str | m.Table | m.Function | m.Namespace, name: str | None = None) -> str:
+    """What ``comment on`` names: (kind, object) for tables, functions (object or signature),
+    schemas, types, views; (kind, table, name) for columns, constraints, indexes, policies, triggers."""
+    if kind == "table":
+        return f"table {rel(obj)}"
+    if kind == "column":
+        return f"column {rel(obj)}.{quote_ident(name)}"
+    if kind == "index":
+        return f"index {index_ref(obj, name)}"
+    if kind in ("constraint", "policy", "trigger"):
+        return f"{kind} {quote_ident(name)} on {rel(obj)}"
+    if kind == "function":
+        return f"function {function(obj)}"
+    if kind == "schema":
+        return f"schema {quote_ident(obj.name if isinstance(obj, m.Namespace) else obj)}"
+    if kind in ("type", "view", "materialized view"):
+        return f"{kind} {rel(obj)}"
+    raise ValueError(f"cannot comment on a {kind}")
+
+
+def comment_on(kind: str, obj, name: str | None = None, text: str | None = None) -> str:
+    """``comment on <target> is '<text>'`` (``null`` removes the comment)."""
+    value = "null" if text is None else quote_literal(text)
+    return f"comment on {comment_target(kind, obj, name)} is {value};"
+
+
+# ---------------------------------------------------------------- enum types and views
+
+def create_enum(ty: m.EnumType, values: Sequence[str] | None = None, *, idempotent: bool) -> str:
+    """``create type ... as enum`` with ``values`` (default: all of the type's); idempotent: in a
+    DO block ignoring an existing type (``create type`` has no ``if not exists``)."""
+    vals = ty.values if values is None else values
+    stmt = f"create type {rel(ty)} as enum ({', '.join(quote_literal(v) for v in vals)});"
+    return _unless_duplicate(stmt) if idempotent else stmt
+
+
+def add_enum_value(ty: Rel, value: str, after: str | None = None, before: str | None = None) -> str:
+    """``alter type ... add value if not exists`` in both forms: a plan runs it before its
+    transaction (a new value is unusable until committed), so a rerun must skip it."""
+    where = f" after {quote_literal(after)}" if after is not None else f" before {quote_literal(before)}" \
+        if before is not None else ""
+    return f"alter type {rel(ty)} add value if not exists {quote_literal(value)}{where};"
+
+
+def rename_type(ty: Rel, new_name: str) -> str:
+    return f"alter type {rel(ty)} rename to {quote_ident(new_name)};"
+
+
+def _terminated(query: str) -> str:
+    """The query and its ``;``, on a line of its own when the last line ends in a ``--`` comment."""
+    return query + ("\n;" if "--" in query.rsplit("\n", 1)[-1] else ";")
+
+
+def create_view(v: m.View, *, idempotent: bool) -> str:
+    """``create [or replace] view`` / ``create materialized view [if not exists]``, the query on
+    the lines after ``as``. The plan also uses the idempotent ``create or replace`` to change a
+    view that only gains columns."""
+    if v.materialized:
+        return f"create materialized view {'if not exists ' if idempotent else ''}{rel(v)} as\n{v.query}\nwith data;"
+    opts = [f"{o} = true" for o, on in (("security_barrier", v.security_barrier),
+                                        ("security_invoker", v.security_invoker)) if on]
+    with_ = f" with ({', '.join(opts)})" if opts else ""
+    return f"create {'or replace ' if idempotent else ''}view {rel(v)}{with_} as\n{_terminated(v.query)}"
+
+
+def set_view_options(v: m.View) -> str:
+    """Both options set to the view's values (``create or replace view`` keeps options it does not name)."""
+    return (f"alter view {rel(v)} set (security_barrier = {'true' if v.security_barrier else 'false'}, "
+            f"security_invoker = {'true' if v.security_invoker else 'false'});")
+
+
+def drop_view(v: m.View) -> str:
+    return f"drop {v.kind} {rel(v)};"
