@@ -129,12 +129,12 @@ def setting_name(key: str) -> str:
     return ".".join(word(part) for part in str(key).split("."))
 
 
-_TYPE_OUTSIDE_QUOTES = re.compile(r"[A-Za-z0-9_$ .,()\[\]]*")
+_TYPE_OUTSIDE_QUOTES = re.compile(r"[A-Za-z0-9_ .,()\[\]]*")  # no "$": " $x$" would open a dollar quote
 
 
 def type_name(text: str) -> str:
     """A type as written by the spec or ``format_type`` (``numeric(12,2)``, ``"My Type"[]``),
-    checked: outside double-quoted identifiers only letters, digits, ``_$ .,()[]``, with
+    checked: outside double-quoted identifiers only letters, digits, ``_ .,()[]``, with
     balanced parentheses. Returned unchanged."""
     text = _text(text, "type")
     outside = re.sub(r'"(?:[^"]|"")*"', "", text)

@@ -59,7 +59,7 @@ def test_type_names_pass_unchanged(good):
     assert sql.type_name(good) == good
 
 
-@pytest.mark.parametrize("bad", ["text; drop table x", "text'--", "int/* */", "int)", "(int", "int -- x", "",
+@pytest.mark.parametrize("bad", ["text; drop table x", "text'--", "int/* */", "int)", "(int", "int -- x", "", "text $a$",
                                  '"unterminated', "text\x00"])
 def test_type_names_with_sql_outside_quotes_are_refused(bad):
     with pytest.raises(ValueError):
@@ -194,7 +194,12 @@ def test_idempotent_forms_run_twice_and_plain_forms_refuse_a_second_run(db_conn,
              sql.create_index(t, idx, idempotent=idempotent),
              sql.create_policy(t, pol, idempotent=idempotent),
              sql.create_trigger(t, tr, idempotent=idempotent),
-             sql.create_role(m.Role("sql_test_role"), idempotent=idempotent)]
+             sql.create_role(m.Role("sql_test_role"), idempotent=idempotent),
+             sql.create_enum(m.EnumType("public", f"{fn.name} mood", ("ok", "it's")), idempotent=idempotent),
+             sql.create_view(m.View("public", f"{fn.name} v", "select 1 as one -- trailing comment"),
+                             idempotent=idempotent),
+             sql.create_view(m.View("public", f"{fn.name} mv", "select 1 as one", materialized=True),
+                             idempotent=idempotent)]
     db_conn.execute(sql.create_function(fn))
     try:
         run_twice(db_conn, steps, idempotent)
