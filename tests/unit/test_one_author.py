@@ -61,3 +61,38 @@ def test_files_and_plans_write_every_object_with_the_same_text(spec):
     assert checked["column/constraint"] and checked["create"] and checked["comment"] and checked["policy"], checked
     if spec.parent.name == "kitchen_sink":  # the Jarvis plan has no index or trigger of its own tables ...
         assert checked["trigger"] and checked["index"] and checked["added constraint"] and checked["do"], checked
+
+
+# ---------------------------------------------------------------- no second author in the code
+
+PACKAGE = ROOT / "jarvis_schemagen"
+# SQL of their own, not of the spec's objects: databases created/dropped through psycopg's
+# sql.Identifier (pg.py, shadow.py), and the fixed ledger table (ledger.py)
+NOT_SPEC_SQL = {"sql.py", "pg.py", "shadow.py", "ledger.py"}
+NOT_SQL = {("report.py", "comment on {c.object}")}  # a report headline
+# a statement (lower case, as schemagen writes SQL) naming something: interpolated or quoted
+_STATEMENT = re.compile(r"\s*(create|alter|drop|grant|revoke|comment on|do \$)\s[^\n]*[{\"]")
+
+
+def _string_literals(path: Path):
+    import io
+    import tokenize
+
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+        if tok.type == tokenize.STRING:
+            quote = re.match(r"[a-zA-Z]*('''|\"\"\"|'|\")", tok.string)
+            yield tok.start[0], tok.string[quote.end():-len(quote.group(1))]
+
+
+def test_no_module_but_sql_py_writes_a_statement():
+    """New statements go into a builder of sql.py; plan.py, render.py and the rest call it."""
+    found = [f"{p.name}:{line}: {text[:60]!r}" for p in sorted(PACKAGE.rglob("*.py")) if p.name not in NOT_SPEC_SQL
+             for line, text in _string_literals(p) if _STATEMENT.match(text) and (p.name, text) not in NOT_SQL]
+    assert not found, "SQL written outside sql.py (add or reuse a builder there):\n" + "\n".join(found)
+
+
+def test_templates_hold_no_sql_of_their_own():
+    for path in (ROOT / "templates").rglob("*.j2"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not _STATEMENT.match(line.replace("{{", "{")) or line.lstrip().startswith("{{"), \
+                f"{path.name}:{n}: SQL written in a template (call a sql.* builder): {line}"
