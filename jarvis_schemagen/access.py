@@ -650,6 +650,12 @@ def _role_inputs(model: m.Schema, roles: Iterable[str]) -> tuple:
 _ACCESS_TEXT = {"denied": "-", "all": "ALL", "rows": "rows"}
 
 
+def shown(text: str) -> str:
+    """One line of output: names and expressions read from a database are data, so control
+    characters (a newline in a table name, an escape sequence) are printed escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _cell_label(cell: Cell, notes: dict[str, int]) -> str:
     label = _ACCESS_TEXT[cell.access]
     if cell.access == "rows" and cell.using is None and cell.with_check is None:
@@ -707,7 +713,7 @@ def format_text(mx: Matrix) -> str:
         rows = [[f.function, "definer" if f.security_definer else "invoker"]
                 + ["x" if r in f.execute else "-" for r in mx.roles] for f in mx.functions]
         lines += ["  " + x for x in _grid(["function", "security"] + list(mx.roles), rows)]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(shown(x) for x in lines).rstrip() + "\n"
 
 
 def _md(text: str) -> str:
@@ -740,7 +746,7 @@ def format_markdown(mx: Matrix) -> str:
         for f in mx.functions:
             lines.append(f"| `{_md(f.function)}` | {'definer' if f.security_definer else 'invoker'} | "
                          + " | ".join("x" if r in f.execute else "-" for r in mx.roles) + " |")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(shown(x) for x in lines).rstrip() + "\n"
 
 
 def format_json(mx: Matrix) -> str:
@@ -769,14 +775,15 @@ def _describe_cell(cell: Cell | None) -> str:
 def describe_change(c: AccessChange) -> str:
     what = f"{c.role} {c.command} on {c.object}" if c.command != "execute" else f"{c.role} execute {c.object}"
     if c.command == "execute":
-        return f"{what}: {c.before.reason if c.before else '-'} -> {c.after.reason if c.after else '-'}"
-    return f"{what}: {_describe_cell(c.before)} -> {_describe_cell(c.after)}"
+        return shown(f"{what}: {c.before.reason if c.before else '-'} -> {c.after.reason if c.after else '-'}")
+    return shown(f"{what}: {_describe_cell(c.before)} -> {_describe_cell(c.after)}")
 
 
 def format_changes_text(changes: list[AccessChange], color: bool = False, title: str = "") -> str:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if color else text
 
+    title = shown(title)
     if not changes:
         return (title + ": " if title else "") + "no access changes\n"
     lines = [title] if title else []

@@ -341,7 +341,7 @@ def failing(findings: Iterable[Finding], fail_on: str = "warning") -> list[Findi
 
 def format_line(f: Finding) -> str:
     where = f"{f.pos}: " if f.pos else ""
-    return f"{where}{f.rule.level} {f.rule.code} {f.rule.name}: {f.message}"
+    return access.shown(f"{where}{f.rule.level} {f.rule.code} {f.rule.name}: {f.message}")
 
 
 def format_text(findings: list[Finding], source: str = "") -> str:
@@ -350,7 +350,7 @@ def format_text(findings: list[Finding], source: str = "") -> str:
     counts = {lv: sum(1 for f in shown if f.rule.level == lv) for lv in LEVELS}
     quiet = len(findings) - len(shown)
     summary = ", ".join(f"{n} {lv}{'s' if n != 1 and lv != 'info' else ''}" for lv, n in counts.items())
-    lines.append(f"{source + ': ' if source else ''}{summary}" + (f" ({quiet} suppressed)" if quiet else ""))
+    lines.append(access.shown(f"{source + ': ' if source else ''}{summary}" + (f" ({quiet} suppressed)" if quiet else "")))
     return "\n".join(lines) + "\n"
 
 

@@ -492,3 +492,14 @@ def test_views_run_as_their_owner_unless_security_invoker(jurl):
     finally:
         world.conn.close()
 
+
+
+def test_names_from_the_database_are_printed_on_one_line(jurl):
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute('create table public."evil\nname\x1b[31m" (id int primary key);'
+                     'grant select on public."evil\nname\x1b[31m" to anon')
+    runner = CliRunner()
+    out = runner.invoke(main, ["access", "--spec", str(SPEC), "--db", jurl]).output
+    assert "\x1b" not in out and "public.evil\\nname\\x1b[31m  (RLS off)" in out
+    lint_out = runner.invoke(main, ["lint", "--spec", str(SPEC), "--db", jurl]).output
+    assert "\x1b" not in lint_out and "evil\\nname" in lint_out
