@@ -76,6 +76,10 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("0011", "function_search_path_mutable", "warning", "a function without a pinned search_path"),
     Rule("0013", "rls_disabled_in_public", "error", "a table in an exposed schema without row level security"),
     Rule("0014", "extension_in_public", "warning", "an extension installed in schema public"),
+    Rule("0015", "rls_references_user_metadata", "error",
+         "a policy reads user_metadata from the JWT, which every user may edit"),
+    Rule("0024", "rls_policy_always_true", "warning",
+         "a permissive policy for anon/authenticated that lets every row be written (using/with check true)"),
     Rule("0028", "anon_security_definer_function_executable", "warning",
          "a SECURITY DEFINER function that anon (or PUBLIC) may execute"),
     Rule("SG01", "api_role_truncate_or_sequence", "warning",
@@ -173,6 +177,34 @@ def _auth_rls_initplan(ctx: _Ctx):
                            f"policy '{p.name}' on {t.qualified_name} calls auth.<function>() for every row: "
                            "write (select auth.<function>()) so it runs once per query", p)
                     break
+
+
+_USER_METADATA = re.compile(r"(auth\.jwt\(\)|request\.jwt\.claims).*user_metadata", re.IGNORECASE | re.DOTALL)
+_ALWAYS_TRUE = {"true", "(true)", "1=1", "(1=1)"}
+
+
+def _always_true(expr: str | None) -> bool:
+    return expr is not None and re.sub(r"\s+", "", expr.lower()) in _ALWAYS_TRUE
+
+
+@_check
+def _policies(ctx: _Ctx):
+    for t in ctx.tables():
+        for p in t.policies:
+            if any(e and _USER_METADATA.search(e) for e in (p.using, p.with_check)):
+                yield ("rls_references_user_metadata", _tbl(t),
+                       f"policy '{p.name}' on {t.qualified_name} reads user_metadata from the JWT: every user can "
+                       "set it (updateUser); use app_metadata or a table", p)
+            if not (t.rls_enabled and p.permissive and {"public", "anon", "authenticated"} & set(p.roles)):
+                continue
+            using = p.command in ("update", "delete", "all") and (p.using is None or _always_true(p.using))
+            check = _always_true(p.with_check) or (p.with_check is None and (
+                p.command == "insert" or p.command in ("update", "all") and _always_true(p.using)))
+            if using or check:
+                yield ("rls_policy_always_true", _tbl(t),
+                       f"policy '{p.name}' on {t.qualified_name} lets {', '.join(p.roles)} {p.command} every row "
+                       f"({'using' if using else 'with check'} is always true): row level security does nothing "
+                       "for it", p)
 
 
 @_check

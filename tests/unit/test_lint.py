@@ -134,6 +134,10 @@ TRIGGERS = {
     "rls_enabled_no_policy": lambda d: _t(d).pop("policies"),
     "duplicate_index": lambda d: _t(d)["indexes"].update({"notes_user_id_idx2": {"columns": ["user_id"]}}),
     "function_search_path_mutable": lambda d: _f(d, "public.assert_self").pop("set"),
+    "rls_references_user_metadata": lambda d: _t(d)["policies"]["Own notes"].update(
+        using="(select auth.jwt()) -> 'user_metadata' ->> 'role' = 'admin'"),
+    "rls_policy_always_true": lambda d: _t(d)["policies"].update(
+        {"Anyone edits": {"command": "update", "roles": ["authenticated"], "using": "true"}}),
     "rls_disabled_in_public": lambda d: (_t(d).update(rls=False), _t(d).pop("policies")),
     "extension_in_public": lambda d: d["extensions"]["pg_trgm"].pop("schema"),
     "anon_security_definer_function_executable": lambda d: _f(d).update(
@@ -180,6 +184,16 @@ def test_what_an_assumed_table_lacks_in_the_spec_is_not_a_finding():
         d["tables"]["public.app_items"] = {"assumed": True, "rls": True, "columns": {"user_id": "uuid"}}
         d["tables"]["public.app_log"] = {"assumed": True, "columns": {"line": "text"}}
     assert rules(findings(mutated(change))) == set()
+
+
+def test_a_select_policy_using_true_is_not_always_true_but_an_insert_without_check_is():
+    # splinter leaves public read access alone; it flags writes nobody checks
+    read = mutated(lambda d: _t(d)["policies"].update(
+        {"Public read": {"command": "select", "roles": ["anon"], "using": "true"}}))
+    assert "rls_policy_always_true" not in rules(findings(read))
+    write = mutated(lambda d: _t(d)["policies"].update(
+        {"Anyone adds": {"command": "insert", "roles": ["authenticated"], "with_check": "1 = 1"}}))
+    assert "rls_policy_always_true" in rules(findings(write))
 
 
 def test_a_caller_check_inside_the_body_is_enough():
