@@ -5,7 +5,7 @@ Each function returns a value or raises a ``SchemagenError``; none prints or exi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from . import model as m
@@ -88,51 +88,26 @@ def load_default_spec() -> m.Schema:
     return load_spec(here if here.is_file() else DEFAULT_SPEC)
 
 
-@dataclass
-class RenderReport:
-    out_dir: Path
-    written: list[str] = field(default_factory=list)  # files created or changed
-    unchanged: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)  # --check: differs from the spec
-    missing: list[str] = field(default_factory=list)  # --check: absent
-    extra: list[str] = field(default_factory=list)  # .sql files in out_dir the spec does not produce
+def render_to_dir(spec_path: str | Path = DEFAULT_SPEC, out_dir: str | Path = DEFAULT_OUT, check: bool = False,
+                  name: str | None = None, allow_destructive: bool = False, shadow_url: str | None = None,
+                  use_cache: bool = True, cache_dir: str | Path | None = None):
+    """Render the spec into ``out_dir``; with ``check``, write nothing and report what is out of date.
 
-    @property
-    def ok(self) -> bool:
-        return not (self.stale or self.missing)
-
-
-def render_to_dir(spec_path: str | Path = DEFAULT_SPEC, out_dir: str | Path = DEFAULT_OUT,
-                  check: bool = False) -> RenderReport:
-    """Render the spec into ``out_dir``; with ``check``, write nothing and report stale or missing files.
-
-    Files are written only when their bytes change (mtime is kept otherwise), each through a
-    temporary file and an atomic rename, and only after the whole spec rendered without error.
+    Before any release this writes one file per spec migration (the templates). Released files
+    (``schemagen.lock``) are never rewritten; a spec change to what they created is reported
+    (``uncaptured``) or, with ``name``, captured in one pending change file. Files are written
+    only when their bytes change, each through a temporary file and an atomic rename, and only
+    after everything was computed without error. Returns an ``evolve.RenderReport``.
     """
-    schema = load_spec(spec_path)
-    files = render_migrations(schema)
-    out = Path(out_dir)
-    report = RenderReport(out_dir=out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output path exists and is not a directory: {out}")
-    if out.is_dir():
-        report.extra = sorted(p.name for p in out.glob("*.sql") if p.name not in files)
-    for name, text in files.items():
-        target = out / name
-        data = text.encode("utf-8")
-        current = target.read_bytes() if target.is_file() else None
-        if current == data:
-            report.unchanged.append(name)
-            continue
-        if check:
-            (report.missing if current is None else report.stale).append(name)
-            continue
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{name}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(target)
-        except OSError as e:
-            raise UsageError(f"cannot write {target}: {e.strerror}") from None
-        report.written.append(name)
-    return report
+    from .evolve import render_to_dir as _render
+
+    return _render(spec_path, out_dir, check=check, name=name, allow_destructive=allow_destructive,
+                   shadow_url=shadow_url, use_cache=use_cache, cache_dir=cache_dir)
+
+
+def release(spec_path: str | Path = DEFAULT_SPEC, out_dir: str | Path = DEFAULT_OUT, shadow_url: str | None = None,
+            use_cache: bool = True, cache_dir: str | Path | None = None):
+    """Record every migration file of ``out_dir`` as released in ``schemagen.lock`` (see ``evolve.release``)."""
+    from .evolve import release as _release
+
+    return _release(spec_path, out_dir, shadow_url=shadow_url, use_cache=use_cache, cache_dir=cache_dir)

@@ -95,37 +95,109 @@ def validate(spec: str) -> None:
                f"{sum(1 for f in schema.functions if not f.assumed)} functions)")
 
 
+SHADOW_OPTION = click.option(
+    "--shadow-db", "shadow_db", metavar="URL",
+    help="A server where temporary databases may be created to compute states "
+         "(default: a throwaway local cluster, which needs the PostgreSQL server binaries).")
+NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
+                               help="Recompute normalised states in a shadow database even if cached.")
+
+
 @main.command()
 @SPEC_OPTION
 @click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
               help="Directory for the migration files.")
 @click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 naming each file that is stale or missing (for CI).")
-def render(spec: str, out: str, check: bool) -> None:
+              help="Write nothing; exit 1 when a file is stale or missing, a released file was edited, or "
+                   "the spec has changes no migration captures (for CI).")
+@click.option("--name", "name", metavar="NAME",
+              help="Capture the spec's changes to released migrations in one new file NNN_NAME.sql "
+                   "(pending until `schemagen release`).")
+@click.option("--allow-destructive", is_flag=True,
+              help="Consent to statements that can lose data (drop table/column, narrowing type change...).")
+@SHADOW_OPTION
+@NO_CACHE_OPTION
+def render(spec: str, out: str, check: bool, name: str | None, allow_destructive: bool, shadow_db: str | None,
+           no_cache: bool) -> None:
     """Render the spec into one SQL file per migration.
 
     Files are rewritten only when their content changes; the output is byte-for-byte
-    deterministic. Nothing is written if the spec has any problem.
+    deterministic. Nothing is written if the spec has any problem. Released files (see
+    `schemagen release`) are never rewritten: a change to what they created becomes a new
+    migration with --name, and until then render exits 1 listing the changes.
     """
     from .api import render_to_dir
+    from .diff import use_color
+    from .evolve import format_changes
 
-    report = render_to_dir(spec, out, check=check)
-    for name in report.extra:
-        click.echo(f"note: {out}/{name} is not produced by the spec (left untouched)", err=True)
+    report = render_to_dir(spec, out, check=check, name=name, allow_destructive=allow_destructive,
+                           shadow_url=shadow_db, use_cache=not no_cache)
+    for name_ in report.extra:
+        click.echo(f"note: {out}/{name_} is neither produced by the spec nor released (left untouched)", err=True)
+    for problem in report.problems:
+        click.echo(f"schemagen: error: {problem}", err=True)
+    if report.problems:
+        click.echo("schemagen: nothing was written", err=True)
+        sys.exit(1)
+    if report.uncaptured:
+        n = len(report.uncaptured)
+        click.echo(f"The spec has {n} change{'s' if n != 1 else ''} that no migration captures "
+                   f"(\"database\" below: what the files of {out}/ produce):")
+        click.echo(format_changes(report.uncaptured, color=use_color(sys.stdout)), nl=False)
+        click.echo("schemagen: released migrations are frozen; capture the changes in a new migration with "
+                   "`schemagen render --name NAME`" + ("" if check else "; nothing was written"), err=True)
+        sys.exit(1)
+    if report.refused:
+        click.echo("schemagen: error: the change can lose data; rerun with --allow-destructive to consent "
+                   "(nothing was written):", err=True)
+        for why in report.refused:
+            click.echo(f"  destructive: {why}", err=True)
+        sys.exit(1)
+    if report.nothing_to_capture:
+        click.echo(f"no changes to capture: the files of {out}/ already produce the spec; nothing was written")
     if check:
-        for name in report.stale:
-            click.echo(f"stale: {out}/{name}")
-        for name in report.missing:
-            click.echo(f"missing: {out}/{name}")
+        for name_ in report.stale:
+            click.echo(f"stale: {out}/{name_}")
+        for name_ in report.missing:
+            click.echo(f"missing: {out}/{name_}")
         if not report.ok:
             click.echo(f"schemagen: {len(report.stale) + len(report.missing)} file(s) out of date; "
                        "run `schemagen render`", err=True)
             sys.exit(1)
-        click.echo(f"{out}/: up to date ({len(report.unchanged)} files)")
+        frozen = f", {len(report.released)} released" if report.released else ""
+        click.echo(f"{out}/: up to date ({len(report.unchanged) + len(report.released)} files{frozen})")
         return
-    for name in report.written:
-        click.echo(f"wrote {out}/{name}")
-    click.echo(f"{out}/: {len(report.written)} written, {len(report.unchanged)} unchanged")
+    for name_ in report.removed:
+        click.echo(f"removed {out}/{name_}")
+    for name_ in report.written:
+        click.echo(f"wrote {out}/{name_}" + (" (pending: recomputed by render until `schemagen release`)"
+                                             if name_ == report.pending else ""))
+    frozen = f", {len(report.released)} released (frozen)" if report.released else ""
+    click.echo(f"{out}/: {len(report.written)} written, {len(report.unchanged)} unchanged{frozen}")
+
+
+@main.command()
+@SPEC_OPTION
+@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
+              help="Directory of the migration files.")
+@SHADOW_OPTION
+@NO_CACHE_OPTION
+def release(spec: str, out: str, shadow_db: str | None, no_cache: bool) -> None:
+    """Freeze every migration file of the directory in OUT/schemagen.lock.
+
+    Released files are never rewritten by render, and `render --check` fails when their bytes
+    change. Only an up-to-date directory (what `render --check` accepts) is released; exit 1
+    otherwise.
+    """
+    from .api import release as run_release
+
+    report = run_release(spec, out, shadow_url=shadow_db, use_cache=not no_cache)
+    for name_ in report.newly:
+        click.echo(f"released {out}/{name_}")
+    if not report.newly:
+        click.echo(f"{out}/: nothing new to release ({len(report.already)} files already released)")
+        return
+    click.echo(f"{out}/schemagen.lock: {len(report.newly)} newly released, {len(report.already)} already released")
 
 
 @main.command("assumed-sql")
