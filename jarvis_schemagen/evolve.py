@@ -24,17 +24,22 @@ import hashlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import model as m
 from .compare import Change, Rls, Scope, annotate, compare, spec_schemas
 from .errors import DatabaseError, SchemagenError, UsageError
+from .pg import connect, create_database, drop_database, url_with_dbname
 from .release import (Entry, Lock, migration_files, read_lock, released_problems, sha256_file, write_file,
                       write_lock)
 
 EVOLVE_CACHE_FORMAT = 1
+#: rendered SQL (characters) above which the two states are built in two databases at once:
+#: below it, creating the second database costs more than building the states one after the other
+PARALLEL_ABOVE = 200_000
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -244,8 +249,8 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
     schemas = spec_schemas(schema)
     desired_files = render_migrations(schema)
     base_map = dict(base_files)
-    key = _evolve_key(d.cache_key(assumed, base_map, schemas, major, major),
-                      d.cache_key(assumed, desired_files, schemas, major, major))
+    desired_key = d.cache_key(assumed, desired_files, schemas, major, major)
+    key = _evolve_key(d.cache_key(assumed, base_map, schemas, major, major), desired_key)
     path = d._cache_path(cache_dir, "evolve-" + key)
     if use_cache:
         hit = d._cache_read(path)
@@ -253,15 +258,36 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             stats["cache"] = "hit"
             return Evolution(tuple(hit["changes"]), hit["text"], tuple(hit["destructive"]))
     stats["cache"] = "miss" if use_cache else "off"
+    desired_path = d._cache_path(cache_dir, "shadow-" + desired_key)  # shared with diff
+    desired_raw = None
+    if use_cache:
+        entry = d._cache_read(desired_path)
+        if isinstance(entry, dict) and isinstance(entry.get("model"), m.Schema):
+            desired_raw = (entry["model"], dict(entry["sequences"]))
+    desired_list = list(desired_files.items())
+    parallel = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
     with _ShadowServer(shadow_url, timeout) as server, \
-            d.temporary_database(server.url, timeout) as base_url, \
-            d.temporary_database(server.url, timeout) as desired_url:
+            _databases(server.url, 2 if parallel else 1) as urls, \
+            connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
         t = time.perf_counter()
-        with ThreadPoolExecutor(2) as pool:
-            base_job = pool.submit(_build, base_url, assumed, base_files, schemas, timeout)
-            desired_job = pool.submit(_build, desired_url, assumed, list(desired_files.items()), schemas, timeout)
-            base, desired_raw = base_job.result(), desired_job.result()
+        _run_files(conn, [("the assumed objects", assumed)])
+        conn.commit()
+        if parallel:  # a second database cloned after the assumed objects (roles are cluster-wide)
+            _clone_database(server.url, urls[0], urls[1])
+            with ThreadPoolExecutor(1) as pool:
+                job = pool.submit(_state_in, urls[1], desired_list, schemas, timeout)
+                base = _state(conn, base_files, schemas)
+                got = job.result()
+            desired_raw = (got[0], got[2])
+        else:
+            if desired_raw is None:  # built and rolled back: DDL is transactional
+                got = _state(conn, desired_list, schemas)
+                conn.rollback()
+                desired_raw = (got[0], got[2])
+            base = _state(conn, base_files, schemas)
         stats["shadow_seconds"] = time.perf_counter() - t
+        if use_cache:  # a diff of the same spec then needs no shadow
+            d._cache_write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
         desired = annotate(desired_raw[0], schema)
         scope = Scope.of(schema)
         result = _compare(desired, scope, base, desired_raw)
@@ -274,7 +300,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             p = plan(changes, desired)
             evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive))
             t = time.perf_counter()
-            after = _apply_and_inspect(base_url, [("the planned migration", evo.text)], schemas, timeout)
+            after = _state(conn, [("the planned migration", evo.text)], schemas)
             left = _compare(desired, scope, after, desired_raw)
             stats["verify_seconds"] = time.perf_counter() - t
             remaining = left.changes + left.unmanaged
@@ -283,6 +309,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
                     "the planned migration does not bring the released files to the spec; nothing was written. "
                     "Still different after it: " + "; ".join(f"{c.action} {c.kind} {c.object}" for c in remaining[:10])
                     + (" …" if len(remaining) > 10 else "") + ". This is a schemagen bug: please report it")
+        conn.rollback()
     stats["evolve_seconds"] = time.perf_counter() - t0
     if use_cache:
         d._cache_write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive)})
@@ -301,33 +328,60 @@ def _evolve_key(base_key: str, desired_key: str) -> str:
 
 def _compare(desired: m.Schema, scope: Scope, actual: tuple, desired_raw: tuple):
     model, unmodelled, sequences = actual
-    return compare(desired, model, unmodelled=unmodelled, scope=scope, sequences={**desired_raw[2], **sequences})
+    return compare(desired, model, unmodelled=unmodelled, scope=scope, sequences={**desired_raw[1], **sequences})
 
 
-def _build(url: str, assumed: str, files: list[tuple[str, str]], schemas: list[str], timeout: int) -> tuple:
-    return _apply_and_inspect(url, [("the assumed objects", assumed)] + files, schemas, timeout)
+@contextmanager
+def _databases(admin_url: str, n: int) -> Iterator[list[str]]:
+    """URLs of ``n`` temporary databases on the server of ``admin_url``: the first created empty,
+    the others left for ``_clone_database``; all dropped afterwards."""
+    from .diff import temporary_database
+
+    with temporary_database(admin_url) as first:
+        names = [f"{_dbname(first)}_{i}" for i in range(1, n)]
+        try:
+            yield [first] + [url_with_dbname(admin_url, x) for x in names]
+        finally:
+            for x in names:
+                drop_database(admin_url, x)
 
 
-def _apply_and_inspect(url: str, files: list[tuple[str, str]], schemas: list[str], timeout: int
-                       ) -> tuple[m.Schema, list, dict[str, str]]:
-    """Apply each file in its own transaction (one round trip each), then inspect."""
+def _dbname(url: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return conninfo_to_dict(url)["dbname"]
+
+
+def _clone_database(admin_url: str, source_url: str, target_url: str) -> None:
+    create_database(admin_url, _dbname(target_url), template=_dbname(source_url))
+
+
+def _run_files(conn, files: list[tuple[str, str]]) -> None:
+    """Run each file (one round trip each) in the connection's open transaction; ``reset all``
+    after each, so that one file's ``set local`` does not leak into the next."""
     import psycopg
 
-    from .introspect import inspect, inspect_extras
-    from .pg import connect
+    for label, text in files:
+        try:
+            conn.execute(text)
+            conn.execute("reset all")
+        except psycopg.Error as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise DatabaseError(f"{label} failed in the shadow database: {first}") from None
 
+
+def _state(conn, files: list[tuple[str, str]], schemas: list[str]) -> tuple[m.Schema, list, dict[str, str]]:
+    """Run ``files`` (in the open transaction), then inspect: (model, unmodelled objects, sequences)."""
+    from .introspect import inspect, inspect_extras
+
+    _run_files(conn, files)
+    unmodelled, sequences = inspect_extras(conn, schemas)
+    return inspect(conn, schemas), unmodelled, sequences
+
+
+def _state_in(url: str, files: list[tuple[str, str]], schemas: list[str], timeout: int) -> tuple:
     with connect(url, autocommit=False, connect_timeout=timeout) as conn:
-        for label, text in files:
-            try:
-                with conn.transaction():
-                    conn.execute(text)
-            except psycopg.Error as e:
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                raise DatabaseError(f"{label} failed in the shadow database: {first}") from None
-        conn.commit()
-        conn.autocommit = True
-        unmodelled, sequences = inspect_extras(conn, schemas)
-        return inspect(conn, schemas), unmodelled, sequences
+        return _state(conn, files, schemas)
 
 
 class _ShadowServer:
