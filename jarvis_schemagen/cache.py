@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .compare import Scope
+from .compare import Change, Rls, Scope
 
 CACHE_FORMAT = 3
 
@@ -31,7 +31,7 @@ class Desired:
 
 
 _MODEL_CLASSES = {name: cls for name, cls in vars(m).items() if isinstance(cls, type) and is_dataclass(cls)}
-_CACHE_CLASSES = dict(_MODEL_CLASSES, Desired=Desired)
+_CACHE_CLASSES = dict(_MODEL_CLASSES, Desired=Desired, Change=Change, Rls=Rls)  # Change: render's evolutions
 
 
 def model_fingerprint() -> str:

@@ -127,8 +127,7 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
     migration with --name, and until then render exits 1 listing the changes.
     """
     from .api import render_to_dir
-    from .diff import use_color
-    from .evolve import format_changes
+    from .report import format_changes, use_color
 
     report = render_to_dir(spec, out, check=check, name=name, allow_destructive=allow_destructive,
                            shadow_url=shadow_db, use_cache=not no_cache)

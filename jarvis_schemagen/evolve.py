@@ -24,15 +24,13 @@ import hashlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
 
 from . import model as m
-from .compare import Change, Rls, Scope, annotate, compare, spec_schemas
-from .errors import DatabaseError, SchemagenError, UsageError
-from .pg import connect, create_database, drop_database, url_with_dbname
+from .compare import Change, Scope, annotate, compare, spec_schemas
+from .errors import SchemagenError, UsageError
+from .pg import connect
 from .release import (Entry, Lock, migration_files, read_lock, released_problems, sha256_file, write_file,
                       write_lock)
 
@@ -221,73 +219,61 @@ def change_file_text(entry: Entry, evo: Evolution, source: str, base: list[tuple
     return "\n".join(lines) + "\n\n" + evo.text
 
 
-def format_changes(changes: tuple[Change, ...], color: bool = False) -> str:
-    """The changes grouped by object, in ``diff``'s words (+ add, - drop, ~ alter)."""
-    from .diff import DiffReport, format_text
-
-    text = format_text(DiffReport(database="", spec="", changes=changes, unmanaged=()), color=color)
-    lines = text.splitlines()[2:]  # past diff's headline and legend
-    while lines and (not lines[-1].strip() or lines[-1].startswith("To see")):
-        lines.pop()
-    return "\n".join(lines).strip("\n") + "\n"
-
-
 # ---------------------------------------------------------------- evolution
 
 def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shadow_url: str | None = None,
            use_cache: bool = True, cache_dir=None, timeout: int = 10, stats: dict | None = None) -> Evolution:
     """Compare what ``base_files`` produce with the spec, plan the difference, prove it converges."""
-    from . import diff as d
-    from .api import assumed_objects_sql, read_spec_bytes, render_migrations
+    from . import cache as d
+    from . import shadow
+    from .api import assumed_objects_sql, render_migrations
 
     stats = stats if stats is not None else {}
-    d._CACHE_CLASSES.setdefault("Change", Change)  # cached evolutions hold their changes
-    d._CACHE_CLASSES.setdefault("Rls", Rls)
     t0 = time.perf_counter()
-    major = d.shadow_major_version(shadow_url, timeout)
+    major = shadow.shadow_major_version(shadow_url, timeout)
     assumed = assumed_objects_sql(schema)
     schemas = spec_schemas(schema)
     desired_files = render_migrations(schema)
     base_map = dict(base_files)
     desired_key = d.cache_key(assumed, desired_files, schemas, major, major)
     key = _evolve_key(d.cache_key(assumed, base_map, schemas, major, major), desired_key)
-    path = d._cache_path(cache_dir, "evolve-" + key)
+    path = d.cache_path(cache_dir, "evolve-" + key)
     if use_cache:
-        hit = d._cache_read(path)
+        hit = d.read(path)
         if isinstance(hit, dict) and "text" in hit:
             stats["cache"] = "hit"
             return Evolution(tuple(hit["changes"]), hit["text"], tuple(hit["destructive"]))
     stats["cache"] = "miss" if use_cache else "off"
-    desired_path = d._cache_path(cache_dir, "shadow-" + desired_key)  # shared with diff
+    desired_path = d.cache_path(cache_dir, "shadow-" + desired_key)  # shared with diff
     desired_raw = None
     if use_cache:
-        entry = d._cache_read(desired_path)
+        entry = d.read(desired_path)
         if isinstance(entry, dict) and isinstance(entry.get("model"), m.Schema):
             desired_raw = (entry["model"], dict(entry["sequences"]))
     desired_list = list(desired_files.items())
     parallel = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
-    with _ShadowServer(shadow_url, timeout) as server, \
-            _databases(server.url, 2 if parallel else 1) as urls, \
+    with shadow.ShadowServer(shadow_url, timeout) as server, \
+            shadow.databases(server.url, 2 if parallel else 1, timeout) as urls, \
             connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
         t = time.perf_counter()
-        _run_files(conn, [("the assumed objects", assumed)])
+        shadow.run_files(conn, [("the assumed objects", assumed)])
         conn.commit()
         if parallel:  # a second database cloned after the assumed objects (roles are cluster-wide)
-            _clone_database(server.url, urls[0], urls[1])
+            shadow.clone_database(server.url, urls[0], urls[1])
             with ThreadPoolExecutor(1) as pool:
-                job = pool.submit(_state_in, urls[1], desired_list, schemas, timeout)
-                base = _state(conn, base_files, schemas)
+                job = pool.submit(shadow.state_in, urls[1], desired_list, schemas, timeout)
+                base = shadow.state(conn, base_files, schemas)
                 got = job.result()
             desired_raw = (got[0], got[2])
         else:
             if desired_raw is None:  # built and rolled back: DDL is transactional
-                got = _state(conn, desired_list, schemas)
+                got = shadow.state(conn, desired_list, schemas)
                 conn.rollback()
                 desired_raw = (got[0], got[2])
-            base = _state(conn, base_files, schemas)
+            base = shadow.state(conn, base_files, schemas)
         stats["shadow_seconds"] = time.perf_counter() - t
         if use_cache:  # a diff of the same spec then needs no shadow
-            d._cache_write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
+            d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
         desired = annotate(desired_raw[0], schema)
         scope = Scope.of(schema)
         result = _compare(desired, scope, base, desired_raw)
@@ -300,7 +286,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             p = plan(changes, desired)
             evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive))
             t = time.perf_counter()
-            after = _state(conn, [("the planned migration", evo.text)], schemas)
+            after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
             left = _compare(desired, scope, after, desired_raw)
             stats["verify_seconds"] = time.perf_counter() - t
             remaining = left.changes + left.unmanaged
@@ -312,12 +298,12 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
         conn.rollback()
     stats["evolve_seconds"] = time.perf_counter() - t0
     if use_cache:
-        d._cache_write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive)})
+        d.write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive)})
     return evo
 
 
 def _evolve_key(base_key: str, desired_key: str) -> str:
-    from .diff import code_fingerprint
+    from .cache import code_fingerprint
 
     h = hashlib.sha256()
     for part in (f"evolve {EVOLVE_CACHE_FORMAT}", code_fingerprint(), base_key, desired_key):
@@ -329,85 +315,6 @@ def _evolve_key(base_key: str, desired_key: str) -> str:
 def _compare(desired: m.Schema, scope: Scope, actual: tuple, desired_raw: tuple):
     model, unmodelled, sequences = actual
     return compare(desired, model, unmodelled=unmodelled, scope=scope, sequences={**desired_raw[1], **sequences})
-
-
-@contextmanager
-def _databases(admin_url: str, n: int) -> Iterator[list[str]]:
-    """URLs of ``n`` temporary databases on the server of ``admin_url``: the first created empty,
-    the others left for ``_clone_database``; all dropped afterwards."""
-    from .diff import temporary_database
-
-    with temporary_database(admin_url) as first:
-        names = [f"{_dbname(first)}_{i}" for i in range(1, n)]
-        try:
-            yield [first] + [url_with_dbname(admin_url, x) for x in names]
-        finally:
-            for x in names:
-                drop_database(admin_url, x)
-
-
-def _dbname(url: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict
-
-    return conninfo_to_dict(url)["dbname"]
-
-
-def _clone_database(admin_url: str, source_url: str, target_url: str) -> None:
-    create_database(admin_url, _dbname(target_url), template=_dbname(source_url))
-
-
-def _run_files(conn, files: list[tuple[str, str]]) -> None:
-    """Run each file (one round trip each) in the connection's open transaction; ``reset all``
-    after each, so that one file's ``set local`` does not leak into the next."""
-    import psycopg
-
-    for label, text in files:
-        try:
-            conn.execute(text)
-            conn.execute("reset all")
-        except psycopg.Error as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise DatabaseError(f"{label} failed in the shadow database: {first}") from None
-
-
-def _state(conn, files: list[tuple[str, str]], schemas: list[str]) -> tuple[m.Schema, list, dict[str, str]]:
-    """Run ``files`` (in the open transaction), then inspect: (model, unmodelled objects, sequences)."""
-    from .introspect import inspect, inspect_extras
-
-    _run_files(conn, files)
-    unmodelled, sequences = inspect_extras(conn, schemas)
-    return inspect(conn, schemas), unmodelled, sequences
-
-
-def _state_in(url: str, files: list[tuple[str, str]], schemas: list[str], timeout: int) -> tuple:
-    with connect(url, autocommit=False, connect_timeout=timeout) as conn:
-        return _state(conn, files, schemas)
-
-
-class _ShadowServer:
-    """The server given by ``--shadow-db``, or a throwaway local cluster for the duration."""
-
-    def __init__(self, shadow_url: str | None, timeout: int) -> None:
-        self.shadow_url = shadow_url
-        self.cluster: Any = None
-
-    def __enter__(self) -> "_ShadowServer":
-        if self.shadow_url:
-            self.url = self.shadow_url
-            return self
-        from .diff import NO_SHADOW
-        from .pg import TempCluster
-
-        try:
-            self.cluster = TempCluster().start()
-        except DatabaseError:
-            raise UsageError(NO_SHADOW) from None
-        self.url = self.cluster.url
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.cluster is not None:
-            self.cluster.stop()
 
 
 # ---------------------------------------------------------------- release

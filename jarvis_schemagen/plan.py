@@ -48,6 +48,7 @@ class Statement:
     # runs (and commits) before the transaction: `alter type ... add value`, whose new value the
     # transaction could not use otherwise (and which PostgreSQL < 12 refuses inside a transaction block)
     outside_transaction: bool = False
+    hazard: str | None = None  # what it locks or scans on an existing table, and the online way
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Plan:
                 continue
             if s.destructive:
                 lines.append(sql.line_comment(f"destructive: {s.destructive}"))
+            if s.hazard:
+                lines.append(sql.line_comment(f"hazard: {s.hazard}"))
             lines.append(s.sql)
         if transaction:
             lines.append("commit;")
@@ -127,6 +130,48 @@ def function_needs_recreate(before: m.Function, after: m.Function) -> bool:
     return any(b.default is not None and a.default is None for b, a in zip(before.arguments, after.arguments))
 
 
+# ---------------------------------------------------------------- hazards on existing tables
+
+def hazard_index(table: str, i: m.Index) -> str:
+    return (f"builds index {i.name} under a SHARE lock on {table}: writes to it wait until the build ends. "
+            f"Online: run `create index concurrently` for it by hand before this migration (not in a transaction)")
+
+
+def hazard_not_null(table: str, col: str) -> str:
+    return (f"scans all of {table} under an ACCESS EXCLUSIVE lock to check {col}. Online: first add "
+            f"`check ({col} is not null) not valid`, `validate constraint` it, then set not null (PostgreSQL 12+ "
+            "uses the check and skips the scan)")
+
+
+def hazard_type(table: str) -> str:
+    return (f"may rewrite {table} and its indexes under an ACCESS EXCLUSIVE lock (reads and writes wait). "
+            "Online: add a new column, backfill it in batches, switch readers and writers, drop the old one")
+
+
+def hazard_constraint(table: str, c: m.Constraint) -> str | None:
+    if c.kind in ("check", "foreign_key"):
+        lock = "an ACCESS EXCLUSIVE lock" if c.kind == "check" else \
+            f"a SHARE ROW EXCLUSIVE lock (and locks {c.ref_table})"
+        return (f"checks every row of {table} under {lock}. Online: add it `not valid` (instant), then "
+                f"`alter table ... validate constraint {c.name}` in a later migration (SHARE UPDATE EXCLUSIVE: "
+                "writes go on)")
+    if c.kind in ("unique", "primary_key"):
+        return (f"builds a unique index under an ACCESS EXCLUSIVE lock on {table}. Online: `create unique index "
+                f"concurrently` by hand, then `add constraint {c.name} ... using index`")
+    return None
+
+
+_VARCHAR = re.compile(r"^character varying(?:\((\d+)\))?$")
+
+
+def type_change_is_free(have: str, want: str) -> bool:
+    """Changes PostgreSQL makes without a rewrite: varchar widened, or varchar to text."""
+    a, b = _VARCHAR.match(have), _VARCHAR.match(want)
+    if a and want == "text":
+        return True
+    return bool(a and b and (b.group(1) is None or a.group(1) is not None and int(b.group(1)) >= int(a.group(1))))
+
+
 # ---------------------------------------------------------------- planner
 
 class _Planner:
@@ -138,13 +183,13 @@ class _Planner:
         self.functions = {f.signature: f for f in desired.functions} if desired is not None else {}
 
     def emit(self, phase: int, text: str, destructive: str | None = None, once: tuple | None = None,
-             outside_transaction: bool = False) -> None:
+             outside_transaction: bool = False, hazard: str | None = None) -> None:
         if once is not None:
             if once in self.done:
                 return
             self.done.add(once)
         self.seq += 1
-        self.out.append((phase, self.seq, Statement(text, phase, destructive, outside_transaction)))
+        self.out.append((phase, self.seq, Statement(text, phase, destructive, outside_transaction, hazard)))
 
     def table(self, name: str) -> m.Table | None:
         return self.desired.table(name) if self.desired is not None else None
@@ -249,6 +294,9 @@ class _Planner:
         table, col = c.key[1], c.key[2]
         t = self.rel(table)
         if c.action == "add":
+            new: m.Column = c.after
+            if not new.nullable and new.default is None and new.identity is None and new.generated is None:
+                self.emit(ADD_COLUMNS, sql.not_null_guard(t, col))
             self.emit(ADD_COLUMNS, sql.add_column(t, c.after, idempotent=False))
             if c.after.identity:
                 self.new_sequence(table)
@@ -272,10 +320,12 @@ class _Planner:
         if "identity" in c.detail and want.identity is None:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop identity"))
         if "type" in c.detail:
-            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type), c.reason)
+            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type), c.reason,
+                      hazard=None if type_change_is_free(have.type, want.type) else hazard_type(table))
             self.rebuild_dependents(table, col, indexes=False)
         if "nullable" in c.detail:
-            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"))
+            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
+                      hazard=None if want.nullable else hazard_not_null(table, col))
         if "identity" in c.detail and want.identity is not None:
             if have.identity is None:
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "add identity", want.identity))
@@ -328,7 +378,7 @@ class _Planner:
         if c.action in ("add", "alter"):
             phase = FKS if c.after.kind == "foreign_key" else CONSTRAINTS
             self.emit(phase, sql.add_constraint(t, c.after, idempotent=False),
-                      once=("add constraint", table, c.after.name))
+                      once=("add constraint", table, c.after.name), hazard=hazard_constraint(table, c.after))
 
     def index(self, c: Change) -> None:
         table = c.key[1]
@@ -336,7 +386,8 @@ class _Planner:
         if c.action in ("drop", "alter"):
             self.emit(DROP_INDEXES, sql.drop_index(t, c.before.name))
         if c.action in ("add", "alter"):
-            self.emit(INDEXES, sql.create_index(t, c.after, idempotent=False), once=("create index", table, c.after.name))
+            self.emit(INDEXES, sql.create_index(t, c.after, idempotent=False), once=("create index", table, c.after.name),
+                      hazard=hazard_index(table, c.after))
 
     def policy(self, c: Change) -> None:
         table = c.key[1]

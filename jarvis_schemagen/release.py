@@ -122,7 +122,7 @@ def read_lock(out_dir: str | Path) -> Lock:
 
 def format_lock(lock: Lock) -> str:
     lines = []
-    for e in lock.entries:
+    for e in _sorted(lock.entries):
         if e.state == "released":
             lines.append(f"released {e.filename} sha256:{e.sha256}")
         else:

@@ -202,9 +202,38 @@ def _headline(c: Change) -> str:
     return f"{what}: {status}"
 
 
-def format_text(report: DiffReport, color: bool = False) -> str:
+def _painter(color: bool):
     def paint(text: str, style: str) -> str:
         return f"\033[{_COLORS[style]}m{text}\033[0m" if color else text
+
+    return paint
+
+
+def change_lines(changes, paint) -> list[str]:
+    """Changes grouped by their object (table, function...), one headline each and what differs."""
+    lines: list[str] = []
+    group = None
+    for c in changes:
+        if c.group != group:
+            group = c.group
+            lines.append("")
+            lines.append(paint(group, "bold"))
+        sym = _SYMBOL[c.action]
+        text = f"  {paint(sym, sym)} {_headline(c)}"
+        if c.destructive:
+            text += paint("  [destructive to fix]", "-")
+        lines.append(text)
+        lines += ["      " + d for d in _describe(c)]
+    return lines
+
+
+def format_changes(changes, color: bool = False) -> str:
+    """Just the grouped changes (render lists what no migration captures with it)."""
+    return "\n".join(change_lines(changes, _painter(color))).strip("\n") + "\n"
+
+
+def format_text(report: DiffReport, color: bool = False) -> str:
+    paint = _painter(color)
 
     lines: list[str] = []
     n = len(report.changes)
@@ -220,18 +249,7 @@ def format_text(report: DiffReport, color: bool = False) -> str:
         lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between {report.spec} and "
                            f"{report.database}{extra}.", "bold"))
         lines.append(paint("  + missing from the database   - not in the spec   ~ differs", "dim"))
-    group = None
-    for c in report.changes:
-        if c.group != group:
-            group = c.group
-            lines.append("")
-            lines.append(paint(group, "bold"))
-        sym = _SYMBOL[c.action]
-        text = f"  {paint(sym, sym)} {_headline(c)}"
-        if c.destructive:
-            text += paint("  [destructive to fix]", "-")
-        lines.append(text)
-        lines += ["      " + d for d in _describe(c)]
+    lines += change_lines(report.changes, paint)
     if report.unmanaged:
         lines.append("")
         note = "counted as drift (--strict)" if report.strict else "drift only with --strict"

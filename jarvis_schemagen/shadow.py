@@ -57,18 +57,93 @@ def normalise(assumed: str, files: dict[str, str], schemas: list[str], shadow_ur
 
     Returns the model, its column-owned sequences (sequence -> table) and the shadow's major version.
     """
-    if shadow_url:
-        with temporary_database(shadow_url, timeout) as url:
-            return _apply_and_inspect(url, assumed, files, schemas, timeout)
-    from .pg import TempCluster
+    with ShadowServer(shadow_url, timeout) as server, temporary_database(server.url, timeout) as url:
+        return _apply_and_inspect(url, assumed, files, schemas, timeout)
 
-    try:
-        cluster = TempCluster()
-    except DatabaseError:
-        raise UsageError(NO_SHADOW) from None
-    with cluster:
-        with temporary_database(cluster.url, timeout) as url:
-            return _apply_and_inspect(url, assumed, files, schemas, timeout)
+
+class ShadowServer:
+    """The server given by ``--shadow-db``, or else a throwaway local cluster for the duration."""
+
+    def __init__(self, shadow_url: str | None, timeout: int = 10) -> None:
+        self.shadow_url = shadow_url
+        self.cluster = None
+        self.url = shadow_url or ""
+
+    def __enter__(self) -> "ShadowServer":
+        if self.shadow_url:
+            return self
+        from .pg import TempCluster
+
+        try:
+            self.cluster = TempCluster().start()
+        except DatabaseError:
+            raise UsageError(NO_SHADOW) from None
+        self.url = self.cluster.url
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+@contextmanager
+def databases(admin_url: str, n: int, timeout: int = 10) -> Iterator[list[str]]:
+    """URLs of ``n`` temporary databases on the server of ``admin_url``: the first created empty,
+    the others only named (``clone_database`` creates them); all dropped afterwards."""
+    from .pg import drop_database, url_with_dbname
+
+    with temporary_database(admin_url, timeout) as first:
+        names = [f"{dbname(first)}_{i}" for i in range(1, n)]
+        try:
+            yield [first] + [url_with_dbname(admin_url, x) for x in names]
+        finally:
+            for x in names:
+                drop_database(admin_url, x)
+
+
+def dbname(url: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return conninfo_to_dict(url)["dbname"]
+
+
+def clone_database(admin_url: str, source_url: str, target_url: str) -> None:
+    """Create the database of ``target_url`` as a copy of ``source_url``'s (nobody may be connected to it)."""
+    from .pg import create_database
+
+    create_database(admin_url, dbname(target_url), template=dbname(source_url))
+
+
+def run_files(conn, files: list[tuple[str, str]]) -> None:
+    """Run each file (one round trip each) in the connection's open transaction; ``reset all``
+    after each, so that one file's ``set local`` does not leak into the next."""
+    import psycopg
+
+    for label, text in files:
+        try:
+            conn.execute(text)
+            conn.execute("reset all")
+        except psycopg.Error as e:
+            raise DatabaseError(f"{label} failed in the shadow database: {first_line(e)}") from None
+
+
+def state(conn, files: list[tuple[str, str]], schemas: list[str]) -> tuple[m.Schema, list, dict[str, str]]:
+    """Run ``files`` in the open transaction, then inspect: (model, unmodelled objects, sequences)."""
+    from .introspect import inspect, inspect_extras
+
+    run_files(conn, files)
+    unmodelled, sequences = inspect_extras(conn, schemas)
+    return inspect(conn, schemas), unmodelled, sequences
+
+
+def state_in(url: str, files: list[tuple[str, str]], schemas: list[str], timeout: int = 10) -> tuple:
+    """``state`` in a connection of its own to ``url`` (committed)."""
+    from .pg import connect
+
+    with connect(url, autocommit=False, connect_timeout=timeout) as conn:
+        result = state(conn, files, schemas)
+        conn.commit()
+        return result
 
 
 @contextmanager

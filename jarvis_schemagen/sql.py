@@ -361,6 +361,18 @@ def add_column(table: Rel, c: m.Column, *, idempotent: bool) -> str:
     return f"alter table {rel(table)} add column {'if not exists ' if idempotent else ''}{column_def(c)};"
 
 
+def not_null_guard(table: Rel, column: str) -> str:
+    """A DO block refusing, with a clear message, a new NOT NULL column without a default on a
+    table with rows (PostgreSQL's own error only says the column contains nulls)."""
+    name = getattr(table, "qualified_name", None) or str(table)
+    message = (f"{name} has rows: the new column {column} is NOT NULL without a default. Give it a default in "
+               "the spec, or add it nullable, fill it, and make it NOT NULL in a later migration")
+    body = (f"\nbegin\n    if exists (select from {rel(table)}) then\n"
+            f"        raise exception using message = {quote_literal(message)}, errcode = '23502';\n"
+            "    end if;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
 def drop_column(table: Rel, column: str) -> str:
     return f"alter table {rel(table)} drop column {quote_ident(column)};"
 

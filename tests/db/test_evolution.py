@@ -27,7 +27,8 @@ from click.testing import CliRunner
 from jarvis_schemagen import api, pg
 from jarvis_schemagen.apply import apply
 from jarvis_schemagen.cli import main
-from jarvis_schemagen.diff import diff, format_text
+from jarvis_schemagen.diff import diff
+from jarvis_schemagen.report import format_text
 
 pytestmark = pytest.mark.db
 
