@@ -45,6 +45,10 @@ class ChangedMigrations(SchemagenError):
     exit_code = 1
 
 
+class OutOfOrder(SchemagenError):
+    exit_code = 1
+
+
 # ---------------------------------------------------------------- prerequisites
 
 def check_prerequisites(conn, schema: m.Schema) -> list[str]:
@@ -95,6 +99,8 @@ class ApplyReport:
     applied: list[tuple[MigrationFile, int]] = field(default_factory=list)  # (file, ms)
     already: list[MigrationFile] = field(default_factory=list)
     pending: list[MigrationFile] = field(default_factory=list)  # dry run: would be applied
+    changed: list[MigrationFile] = field(default_factory=list)  # --allow-changed: changed since applied
+    accepted: list[MigrationFile] = field(default_factory=list)  # changed, and the database matches the spec
     dry_run: bool = False
     waited_s: float = 0.0
 
@@ -117,12 +123,17 @@ def _ms_setting(seconds: float) -> str:
 def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str | Path | None = None,
           dry_run: bool = False, allow_changed: bool = False, lock_timeout: float = 5.0,
           statement_timeout: float = 300.0, wait_timeout: float = 300.0,
-          on_event: Callable[[str], None] | None = None) -> ApplyReport:
+          on_event: Callable[[str], None] | None = None, shadow_url: str | None = None) -> ApplyReport:
     """Apply the pending migrations of ``migrations_dir`` to ``url``, in version order.
 
     ``spec_path``: check the spec's assumed objects exist first (PrerequisitesMissing, exit 2).
     ``dry_run``: report what would be applied; change nothing (not even create the ledger).
-    ``allow_changed``: re-run applied files whose checksum changed (else ChangedMigrations, exit 1).
+    History is guarded: a pending file whose id sorts before an applied one is refused
+    (OutOfOrder, exit 1), and so is an applied file that changed (ChangedMigrations, exit 1).
+    ``allow_changed``: instead of refusing changed files, never re-run them, apply the pending
+    ones, then verify with ``diff`` (against the spec, normalised on ``shadow_url`` or a throwaway
+    cluster) that the database matches the spec; only then record the changed files' new
+    checksums, else ChangedMigrations (exit 1) listing the drift.
     ``lock_timeout``/``statement_timeout``: seconds, 0 disables; ``wait_timeout``: seconds to
     wait for another apply's advisory lock. ``on_event`` receives progress lines.
     Raises MigrationFailed (exit 2) after rolling back the failing file; what was applied before
@@ -135,6 +146,8 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
         from .api import load_spec
 
         schema = load_spec(spec_path)
+    elif allow_changed:
+        raise UsageError("--allow-changed verifies the database against the spec afterwards: pass --spec PATH")
     report = ApplyReport(database=mask_url(url), dry_run=dry_run)
     import psycopg
 
@@ -148,14 +161,20 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                         "nothing was changed:\n" + "\n".join(f"  missing: {x}" for x in missing))
             if dry_run:
                 rows = ledger.read(conn)
-                _refuse_changed(files, rows, allow_changed)
+                _guard_history(files, rows, allow_changed)
                 for f in files:
-                    (report.already if f.version in rows and rows[f.version].checksum == f.checksum
-                     else report.pending).append(f)
+                    if f.version not in rows:
+                        report.pending.append(f)
+                    elif rows[f.version].checksum == f.checksum:
+                        report.already.append(f)
+                    else:
+                        report.changed.append(f)
                 return report
             _acquire_lock(conn, report, wait_timeout, emit)
             try:
                 _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit)
+                if report.changed:
+                    _adopt_changed(conn, url, spec_path, shadow_url, report, emit)
             finally:
                 if not conn.closed and not conn.broken:
                     try:
@@ -191,15 +210,18 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
 
     ledger.ensure(conn)
     rows = ledger.read(conn)
-    _refuse_changed(files, rows, allow_changed)
+    _guard_history(files, rows, allow_changed)
     by = _applied_by()
     for f in files:
         row = rows.get(f.version)
         if row is not None and row.checksum == f.checksum:
             report.already.append(f)
             continue
+        if row is not None:  # changed, and allowed: never re-run; verified after the pending ones
+            report.changed.append(f)
+            continue
         text = f.text()
-        emit(f"applying {f.filename}" + (" (changed since it was applied)" if row else ""))
+        emit(f"applying {f.filename}")
         t0 = time.monotonic()
         cur = CountingCursor(conn)
         try:
@@ -225,15 +247,58 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
         report.applied.append((f, ms))
 
 
-def _refuse_changed(files: list[MigrationFile], rows: dict, allow_changed: bool) -> None:
+def _when(row) -> str:
+    return f"applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z} by {row.applied_by}"
+
+
+def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool) -> None:
+    """Applied migrations are history: refuse a pending file that sorts before an applied one, and
+    (unless ``allow_changed``) an applied file that changed."""
+    applied = sorted((int(v), v) for v in rows)
+    on_disk = {f.version: f for f in files}
+    late = []
+    for f in files:
+        if f.version in rows:
+            continue
+        after = [v for n, v in applied if n > int(f.version)]
+        if after:
+            name = on_disk[after[-1]].filename if after[-1] in on_disk else f"{after[-1]}_{rows[after[-1]].name}.sql"
+            late.append(f"  out of order: {f.filename} is not applied, but {name}, which comes after it, is "
+                        f"({_when(rows[after[-1]])})")
+    if late:
+        raise OutOfOrder("pending migration(s) sort before one already applied; nothing was applied:\n"
+                         + "\n".join(late) + "\n  Give the new migration an id after the last applied one "
+                         "(a pending change file gets one from `schemagen render`).")
     changed = [f for f in files if f.version in rows and rows[f.version].checksum != f.checksum]
     if changed and not allow_changed:
         raise ChangedMigrations(
             "applied migration file(s) changed since they were applied; nothing was applied:\n"
-            + "\n".join(f"  changed: {f.path} (applied {rows[f.version].applied_at:%Y-%m-%d %H:%M:%S %Z} "
-                        f"by {rows[f.version].applied_by})" for f in changed)
-            + "\n  If the change is intended, rerun with --allow-changed to re-run them (rendered files are "
-              "idempotent); otherwise restore the files.")
+            + "\n".join(f"  changed: {f.path} ({_when(rows[f.version])})" for f in changed)
+            + "\n  An applied migration is history: re-running an edited one does not change what it already "
+              "created. Restore the file (e.g. `git checkout -- FILE`), and capture the change in a new "
+              "migration: `schemagen render --name NAME`.")
+
+
+def _adopt_changed(conn, url: str, spec_path, shadow_url: str | None, report: ApplyReport, emit) -> None:
+    """--allow-changed: record the changed files' new checksums only if the database matches the spec."""
+    from .diff import diff
+    from .report import format_changes
+
+    emit(f"verifying {report.database} against {spec_path} (changed files are not re-run)")
+    result = diff(url, spec_path, shadow_url=shadow_url, strict=True)
+    if result.drift:
+        drift = result.changes + result.unmanaged
+        raise ChangedMigrations(
+            f"--allow-changed: {report.database} does not match {spec_path} ({len(drift)} difference(s)), so the "
+            "changed file(s) were not accepted:\n"
+            + "\n".join(f"  changed: {f.path}" for f in report.changed) + "\n"
+            + format_changes(drift).rstrip("\n")
+            + "\n  Capture the spec's change in a new migration: `schemagen render --name NAME`, then apply.")
+    by = _applied_by()
+    with conn.transaction():
+        for f in report.changed:
+            ledger.record(conn, version=f.version, name=f.name, checksum=f.checksum, duration_ms=0, applied_by=by)
+    report.accepted = list(report.changed)
 
 
 # ---------------------------------------------------------------- status

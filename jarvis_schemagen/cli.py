@@ -272,25 +272,26 @@ def _need_db(db: str | None) -> str:
 @click.option("--wait-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
               help="Seconds to wait for another schemagen apply on the same database to finish.")
 @click.option("--allow-changed", is_flag=True,
-              help="Re-run migration files that changed after they were applied, and record their new "
-                   "checksum. RISK: the database gets whatever the edited file now does, though it was "
-                   "applied before in another form. Rendered files are idempotent, so this is usually "
-                   "safe for them; use it consciously, never to silence the check.")
+              help="Do not refuse applied files that changed: never re-run them, apply the pending ones, then "
+                   "verify with diff that the database matches the spec (exit 1 if not) and only then record "
+                   "the new checksums. To change the schema, use `schemagen render --name` instead.")
 @click.option("--verify", is_flag=True,
               help="After applying, diff the database against the spec; exit 1 listing the differences "
                    "when it does not match.")
 @click.option("--shadow-db", "shadow_db", metavar="URL",
-              help="With --verify: where to normalise the spec (as for diff; default a throwaway cluster).")
+              help="With --verify or --allow-changed: where to normalise the spec (as for diff; default a "
+                   "throwaway cluster).")
 def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed,
           verify, shadow_db) -> None:
     """Apply the migrations not yet applied, in order, each exactly once.
 
     Each file runs in one transaction together with its row in the ledger table
     schemagen.migrations: it commits whole or not at all. Concurrent runs against one
-    database queue on an advisory lock. Exit 0 when everything is applied; 1 when an applied
-    file has changed (nothing applied); 2 when a prerequisite is missing, the database cannot
-    be reached, or a migration failed (it is rolled back; rerun after the fix). With --verify,
-    also 1 when the database then differs from the spec.
+    database queue on an advisory lock. Exit 0 when everything is applied; 1 when history
+    does not fit (an applied file changed, or a pending file sorts before an applied one;
+    nothing applied); 2 when a prerequisite is missing, the database cannot be reached, or a
+    migration failed (it is rolled back; rerun after the fix). With --verify, also 1 when the
+    database then differs from the spec.
     """
     from pathlib import Path
 
@@ -304,15 +305,19 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
         raise UsageError(f"--verify compares the database with the spec, and {spec} does not exist: pass --spec PATH")
     report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
                        lock_timeout=lock_timeout, statement_timeout=statement_timeout, wait_timeout=wait_timeout,
-                       on_event=lambda msg: click.echo(msg, err=True))
+                       on_event=lambda msg: click.echo(msg, err=True), shadow_url=shadow_db)
     if dry_run:
         for f in report.pending:
             click.echo(f"would apply {f.path}")
+        for f in report.changed:
+            click.echo(f"would verify {f.path} (changed since it was applied; not re-run)")
         click.echo(f"dry run: {len(report.pending)} to apply, {len(report.already)} already applied "
                    f"on {report.database}; nothing was changed")
         return
     for f, ms in report.applied:
         click.echo(f"applied {f.filename} ({ms} ms)")
+    for f in report.accepted:
+        click.echo(f"accepted {f.filename}: changed since it was applied, and the database matches the spec")
     click.echo(f"{report.database}: {len(report.applied)} applied, {len(report.already)} already applied")
     if verify:
         from .diff import diff as run_diff

@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import UsageError
+from .migrations import FILE_RE
 
 LOCK_NAME = "schemagen.lock"
-FILE_RE = re.compile(r"^(?P<id>\d+)_(?P<name>[^/\\]+)\.sql$")
 _HEX = re.compile(r"^sha256:(?P<hex>[0-9a-f]{64})$")
 
 HEADER = (
@@ -108,7 +108,7 @@ def read_lock(out_dir: str | Path) -> Lock:
             problem = "a pending file takes only the flag allow-destructive"
         if problem:
             raise UsageError(f"{path}:{n}: {problem}")
-        entry = Entry(fm.group("id"), fm.group("name"), parts[0],
+        entry = Entry(fm.group("version"), fm.group("name"), parts[0],
                       _HEX.match(parts[2]).group("hex") if parts[0] == "released" else None,
                       parts[0] == "pending" and "allow-destructive" in parts[2:])
         clash = next((e for e in entries if e.number == entry.number), None)

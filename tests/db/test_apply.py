@@ -175,7 +175,7 @@ def test_the_lexer_splits_the_generated_files_as_the_server_does(db):
             assert all(text[b - 1] == ";" for a, b in spans), f.name
 
 
-def test_changed_applied_file_is_refused_unless_allowed(db, tmp_path):
+def test_changed_applied_file_is_refused_pointing_to_render_name(db, tmp_path):
     d = tmp_path / "m"
     f = write(d, "001_one.sql", "create table if not exists public.one (id int);\n")
     assert cli("apply", "--db", db, "--dir", d).exit_code == 0
@@ -183,12 +183,27 @@ def test_changed_applied_file_is_refused_unless_allowed(db, tmp_path):
     write(d, "002_two.sql", "create table public.two (id int);\n")
     r = cli("apply", "--db", db, "--dir", d)
     assert r.exit_code == 1
-    assert f"changed: {f}" in r.output and "--allow-changed" in r.output
+    assert f"changed: {f}" in r.output and "schemagen render --name NAME" in r.output
     assert scalar(db, "select to_regclass('public.two') is null")  # nothing applied
-    r = cli("apply", "--db", db, "--dir", d, "--allow-changed")
-    assert r.exit_code == 0, r.output
-    assert scalar(db, "select obj_description('public.one'::regclass)") == "edited"
-    assert cli("status", "--db", db, "--dir", d).exit_code == 0  # new checksum recorded
+    r = cli("apply", "--db", db, "--dir", d, "--dry-run")
+    assert r.exit_code == 1 and "render --name" in r.output
+    r = cli("apply", "--db", db, "--dir", d, "--allow-changed", "--spec", tmp_path / "absent.yaml")
+    assert r.exit_code == 2 and "spec file not found" in r.output  # the override needs the spec to verify
+    assert scalar(db, "select obj_description('public.one'::regclass)") is None  # never re-run
+
+
+def test_pending_file_sorting_before_an_applied_one_is_refused_naming_both(db, tmp_path):
+    d = tmp_path / "m"
+    write(d, "001_one.sql", "create table public.one (id int);\n")
+    write(d, "003_three.sql", "create table public.three (id int);\n")
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+    write(d, "002_two.sql", "create table public.two (id int);\n")
+    write(d, "004_four.sql", "create table public.four (id int);\n")
+    for extra in ([], ["--dry-run"]):
+        r = cli("apply", "--db", db, "--dir", d, *extra)
+        assert r.exit_code == 1, r.output
+        assert "out of order: 002_two.sql is not applied, but 003_three.sql" in r.output
+    assert scalar(db, "select to_regclass('public.two') is null and to_regclass('public.four') is null")
 
 
 def test_missing_prerequisites_are_listed_and_nothing_changes(empty_db):

@@ -446,3 +446,40 @@ def test_spec_edit_helper_keeps_the_spec_valid():
         s = copy.deepcopy(spec)
         sc.edit(s)
         api.load_spec_text(yaml.safe_dump(s, sort_keys=False), "schema.yaml")
+
+
+# ---------------------------------------------------------------- apply guards the history
+
+def test_the_first_day_two_story_now_fails_loudly_then_works(project, released_db, clone, pg_server, evo_cache):
+    """The issue's story: an edited applied file used to be re-run, report success, and change nothing."""
+    spec, gen = project / "schema.yaml", project / "generated"
+    widen = "plan in ('free', 'pro', 'enterprise')"
+    edit_spec(spec, lambda s: _set(_col(s, "plan"), check=widen))
+    url = clone(released_db)
+    f = gen / "001_create_core.sql"
+    original = f.read_text()
+    f.write_text(original.replace("'free'::text, 'pro'::text", "'free', 'pro', 'enterprise'")
+                 .replace("plan in ('free', 'pro')", widen))
+    assert f.read_text() != original
+    r = cli("apply", "--db", url, "--dir", gen, "--spec", spec)
+    assert r.exit_code == 1 and "changed: " in r.output and "render --name NAME" in r.output
+    r = cli("apply", "--db", url, "--dir", gen, "--spec", spec, "--allow-changed", "--shadow-db", pg_server.url)
+    assert r.exit_code == 1, r.output
+    assert "does not match" in r.output and "accounts_plan_check" in r.output
+    assert cli("status", "--db", url, "--dir", gen).exit_code == 1  # the new checksum was not accepted
+    # the way that works: restore the released file, capture the change, apply it
+    f.write_text(original)
+    assert api.render_to_dir(spec, gen, name="widen_plan", shadow_url=pg_server.url, cache_dir=evo_cache).ok
+    r = cli("apply", "--db", url, "--dir", gen, "--spec", spec)
+    assert r.exit_code == 0 and "applied 003_widen_plan.sql" in r.output, r.output
+    assert not diff(url, spec, strict=True, shadow_url=pg_server.url, cache_dir=evo_cache).drift
+
+
+def test_allow_changed_accepts_a_cosmetic_change_when_the_database_matches(project, released_db, clone, pg_server):
+    spec, gen = project / "schema.yaml", project / "generated"
+    url = clone(released_db)
+    f = gen / "002_create_functions.sql"
+    f.write_text(f.read_text() + "\n-- reformatted\n")
+    r = cli("apply", "--db", url, "--dir", gen, "--spec", spec, "--allow-changed", "--shadow-db", pg_server.url)
+    assert r.exit_code == 0 and "accepted 002_create_functions.sql" in r.output, r.output
+    assert cli("status", "--db", url, "--dir", gen).exit_code == 0
