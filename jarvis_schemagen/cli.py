@@ -173,6 +173,8 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
                                              if name_ == report.pending else ""))
     frozen = f", {len(report.released)} released (frozen)" if report.released else ""
     click.echo(f"{out}/: {len(report.written)} written, {len(report.unchanged)} unchanged{frozen}")
+    if report.access and report.pending in report.written:
+        click.echo(report.access, nl=False)
 
 
 @main.command()

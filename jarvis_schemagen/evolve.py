@@ -59,6 +59,7 @@ class RenderReport:
     uncaptured: tuple[Change, ...] = ()  # spec changes no migration captures (need --name)
     refused: list[str] = field(default_factory=list)  # destructive statements without consent
     pending: str | None = None  # the pending file (written, unchanged or checked)
+    access: str = ""  # the pending file's access changes, as text
     nothing_to_capture: bool = False  # --name given, but the files already produce the spec
     stats: dict = field(default_factory=dict)
 
@@ -74,6 +75,7 @@ class Evolution:
     changes: tuple[Change, ...]  # compare's changes plus the objects the spec no longer has
     text: str | None  # the change file's SQL (None: nothing to do)
     destructive: tuple[str, ...]  # why each destructive statement can lose data
+    access: str = ""  # who gains or loses access through it (access.format_changes_text), "" when nobody
 
 
 # ---------------------------------------------------------------- render
@@ -155,6 +157,7 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
                     report.removed.append(pending.filename)
                 new_lock = lock.with_pending(entry)
                 report.pending = entry.filename
+                report.access = evo.access
                 text = change_file_text(entry, evo, Path(schema.source or spec_path).name, base)
                 data = text.encode("utf-8")
                 current = on_disk[entry.filename].read_bytes() if entry.filename in on_disk else None
@@ -242,7 +245,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
         hit = d.read(path)
         if isinstance(hit, dict) and "text" in hit:
             stats["cache"] = "hit"
-            return Evolution(tuple(hit["changes"]), hit["text"], tuple(hit["destructive"]))
+            return Evolution(tuple(hit["changes"]), hit["text"], tuple(hit["destructive"]), hit.get("access", ""))
     stats["cache"] = "miss" if use_cache else "off"
     desired_path = d.cache_path(cache_dir, "shadow-" + desired_key)  # shared with diff
     desired_raw = None
@@ -284,7 +287,8 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             from .plan import plan
 
             p = plan(changes, desired)
-            evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive))
+            evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
+                            _access_text(base[0], desired_raw[0], schema))
             t = time.perf_counter()
             after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
             left = _compare(desired, scope, after, desired_raw)
@@ -298,8 +302,18 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
         conn.rollback()
     stats["evolve_seconds"] = time.perf_counter() - t0
     if use_cache:
-        d.write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive)})
+        d.write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive),
+                       "access": evo.access})
     return evo
+
+
+def _access_text(before: m.Schema, after: m.Schema, schema: m.Schema) -> str:
+    """Access changes between the two states (both with the ACLs the server reports), as text."""
+    from .access import API_ROLES, access_changes, format_changes_text
+
+    roles = API_ROLES + tuple(sorted({r.name for r in schema.roles} - set(API_ROLES)))
+    found = access_changes(before, after, roles)
+    return format_changes_text(found, title="Access changes in this migration:") if found else ""
 
 
 def _evolve_key(base_key: str, desired_key: str) -> str:

@@ -483,3 +483,12 @@ def test_allow_changed_accepts_a_cosmetic_change_when_the_database_matches(proje
     r = cli("apply", "--db", url, "--dir", gen, "--spec", spec, "--allow-changed", "--shadow-db", pg_server.url)
     assert r.exit_code == 0 and "accepted 002_create_functions.sql" in r.output, r.output
     assert cli("status", "--db", url, "--dir", gen).exit_code == 0
+
+
+def test_render_name_prints_who_gains_access(project, pg_server):
+    spec, gen = project / "schema.yaml", project / "generated"
+    edit_spec(spec, lambda s: _set(_policy(s), using="true"))
+    r = cli("render", "--spec", spec, "--out", gen, "--name", "open_accounts", "--shadow-db", pg_server.url)
+    assert r.exit_code == 0, r.output
+    assert "Access changes in this migration:" in r.output
+    assert "authenticated select on public.accounts" in r.output and "every row" in r.output
