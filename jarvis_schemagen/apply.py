@@ -24,7 +24,7 @@ from typing import Callable
 
 from . import ledger
 from . import model as m
-from .errors import DatabaseError, SchemagenError
+from .errors import DatabaseError, SchemagenError, UsageError
 from .failure import CountingCursor, describe_failure, locate_failure, lock_holders
 from .migrations import MigrationFile, discover
 from .pg import connect, mask_text, mask_url

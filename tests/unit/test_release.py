@@ -9,7 +9,7 @@ import pytest
 from jarvis_schemagen import model as m
 from jarvis_schemagen.compare import compare
 from jarvis_schemagen.errors import UsageError
-from jarvis_schemagen.plan import comment_text, plan, type_change_is_free
+from jarvis_schemagen.plan import plan, type_change_is_free
 from jarvis_schemagen.release import Entry, Lock, format_lock, read_lock, released_problems, write_lock
 
 HEX = "a" * 64
@@ -122,9 +122,8 @@ def test_new_not_null_column_without_default_gets_a_guard():
 
 def test_marker_text_cannot_break_out_of_its_comment():
     evil = 'x\ndrop table "users";--'
-    assert "\n" not in comment_text(evil)
     base = _table(name=evil)
     sql = _sql(_table(name=evil, indexes=(m.Index("i", keys=(m.IndexKey("n"),)),)), base)
-    hazard = next(line for line in sql.splitlines() if line.startswith("-- hazard:"))
-    assert 'x?drop table "users";--: writes' in hazard  # the whole name stays inside the comment
+    assert "-- hazard: builds index i" in sql
+    assert '-- drop table "users";--: writes' in sql  # the name's second line is a comment line too
     assert not any(line.startswith('drop table "users"') for line in sql.splitlines())
