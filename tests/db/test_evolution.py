@@ -492,3 +492,45 @@ def test_render_name_prints_who_gains_access(project, pg_server):
     assert r.exit_code == 0, r.output
     assert "Access changes in this migration:" in r.output
     assert "authenticated select on public.accounts" in r.output and "every row" in r.output
+
+
+# ---------------------------------------------------------------- the issue's story on the Jarvis schema
+
+def test_jarvis_widen_plan_type_becomes_006_and_converges(tmp_path, pg_server, template_db, clone, evo_cache):
+    """Widen the plan_type check of the shipped schema: render --name writes 006, apply, no drift."""
+    import re
+
+    project = tmp_path / "jarvis"
+    project.mkdir()
+    shutil.copy(ROOT / "schema.yaml", project / "schema.yaml")
+    shutil.copytree(ROOT / "generated", project / "generated")
+    spec, gen = project / "schema.yaml", project / "generated"
+    kw = dict(shadow_url=pg_server.url, cache_dir=evo_cache)
+    if not (gen / "schemagen.lock").exists():
+        api.release(spec, gen, **kw)
+    released = sorted(p.name for p in gen.glob("*.sql"))
+    assert len(released) == 5
+    text = spec.read_text()
+    widened, n = re.subn(r"(check: plan_type in \([^)]*)\)", r"\1, 'enterprise')", text, count=1)
+    assert n == 1
+    spec.write_text(widened)
+    url = clone(template_db)
+    apply(url, gen, spec_path=project / "schema.yaml")  # the released files, as production has them
+
+    r = cli("render", "--spec", spec, "--out", gen, "--shadow-db", pg_server.url)
+    assert r.exit_code == 1 and "render --name NAME" in r.output and "user_plans_plan_type_check" in r.output
+    assert sorted(p.name for p in gen.glob("*.sql")) == released  # nothing rewritten
+    r = cli("render", "--spec", spec, "--out", gen, "--name", "widen_plan_type", "--shadow-db", pg_server.url)
+    assert r.exit_code == 0, r.output
+    new = gen / "006_widen_plan_type.sql"
+    assert sorted(p.name for p in gen.glob("*.sql")) == released + [new.name]
+    assert "'enterprise'" in new.read_text()
+    r = cli("apply", "--db", url, "--dir", gen, "--spec", spec)
+    assert r.exit_code == 0 and "applied 006_widen_plan_type.sql" in r.output, r.output
+    report = diff(url, spec, **kw)
+    assert not report.drift, format_text(report)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into auth.users (id) values ('00000000-0000-0000-0000-0000000000e1')")
+        cur = conn.execute("update public.user_plans set plan_type = 'enterprise' "
+                           "where user_id = '00000000-0000-0000-0000-0000000000e1'")  # the widened check takes it
+        assert cur.rowcount == 1
