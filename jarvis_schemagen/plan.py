@@ -281,7 +281,9 @@ class _Planner:
         if c.action == "add":
             self.create_table(c.after)
         elif c.action == "drop":
-            self.emit(DROP_TABLES, sql.drop_table(c.key[1]), c.reason or f"drops table {c.key[1]} and its rows")
+            # named from the catalog's parts: "we.ird"."t" is not "we"."ird.t"
+            target = c.before if isinstance(c.before, m.Table) else c.key[1]
+            self.emit(DROP_TABLES, sql.drop_table(target), c.reason or f"drops table {c.key[1]} and its rows")
 
     def rls(self, c: Change) -> None:
         t = self.rel(c.key[1])
@@ -438,7 +440,7 @@ class _Planner:
         _, on, obj, role = c.key
         before = set(c.before.privileges) if c.before else set()
         after = set(c.after.privileges) if c.after else set()
-        target = self.fn(obj) if on == "function" else obj
+        target = self.fn(obj) if on == "function" else self.rel(obj) if on in ("table", "sequence") else obj
         if before - after:
             self.emit(REVOKE, sql.grant(on, target, sorted(before - after), [role], revoke=True))
         if after - before:
@@ -447,7 +449,7 @@ class _Planner:
     def owner(self, c: Change) -> None:
         _, on, name = c.key
         # the role running this script (the deployer) takes the object back from the API role
-        self.emit(OWNERS, sql.owner_to_current_user(on, self.fn(name) if on == "function" else name))
+        self.emit(OWNERS, sql.owner_to_current_user(on, self.fn(name) if on == "function" else self.rel(name)))
 
     # ------------------------------------------------------------ enum types and views
 

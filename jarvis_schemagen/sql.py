@@ -541,7 +541,7 @@ def enable_trigger(table: Rel, name: str, enabled: bool = True) -> str:
 GRANT_OBJECTS = ("table", "sequence", "function", "schema", "column")
 
 
-def grant_target(on: str, obj: str) -> tuple[str | None, str]:
+def grant_target(on: str, obj: Rel | m.Function) -> tuple[str | None, str]:
     """(the column of a column privilege or None, ``<kind> <object>``)."""
     keyword(on, GRANT_OBJECTS, "grant object kind")
     if on == "column":
@@ -551,10 +551,10 @@ def grant_target(on: str, obj: str) -> tuple[str | None, str]:
         return None, f"function {function(obj)}"
     if on == "schema":
         return None, f"schema {quote_ident(obj)}"
-    return None, f"{on} {quote_qualified(obj)}"
+    return None, f"{on} {rel(obj)}"
 
 
-def grant(on: str, obj: str, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
+def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
     """``grant <privileges> on <kind> <object> to <roles>`` (or ``revoke ... from``); privileges in
     the order given. ``on`` is table | sequence | function (``obj`` a signature) | schema |
     column (``obj`` ``schema.table.column``)."""
@@ -578,7 +578,7 @@ def _revoke_loop(source: str, fmt_args: str, fmt: str) -> str:
     return f"do {dollar_quote(body, 'do')};"
 
 
-def acl_reset(on: str, obj: str) -> str:
+def acl_reset(on: str, obj: Rel | m.Function) -> str:
     """Revoke everything from everyone but the owner: a fresh object starts with whatever the
     server's default privileges gave it, which is not what the spec says."""
     if on == "function":
@@ -589,7 +589,7 @@ def acl_reset(on: str, obj: str) -> str:
     else:
         src = (f"select distinct a.grantee from pg_catalog.pg_class as c, pg_catalog.aclexplode(coalesce(c.relacl, "
                f"pg_catalog.acldefault('r', c.relowner))) as a where c.oid = "
-               f"{quote_literal(quote_qualified(obj))}::pg_catalog.regclass and a.grantee <> c.relowner")
+               f"{quote_literal(rel(obj))}::pg_catalog.regclass and a.grantee <> c.relowner")
     target = grant_target(on, obj)[1]
     return _revoke_loop(src, "", "revoke all on " + target.replace("%", "%%") + " from %s")
 
@@ -604,9 +604,9 @@ def sequence_acl_reset(table: Rel) -> str:
     return _revoke_loop(src, "r.seq,", "revoke all on sequence %s from %s")
 
 
-def owner_to_current_user(on: str, obj: str) -> str:
+def owner_to_current_user(on: str, obj: Rel | m.Function) -> str:
     """The role running the script (the deployer) takes the object back."""
-    target = f"function {function(obj)}" if on == "function" else f"table {quote_qualified(obj)}"
+    target = f"function {function(obj)}" if on == "function" else f"table {rel(obj)}"
     return f"alter {target} owner to current_user;"
 
 

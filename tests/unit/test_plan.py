@@ -181,3 +181,11 @@ def test_same_changes_same_bytes():
     d = m.Schema(tables=(t,))
     a = m.Schema(tables=(replace(t, policies=(), indexes=(), rls_enabled=False),))
     assert sql_of(d, a) == sql_of(d, a)
+
+
+def test_a_table_from_the_database_is_dropped_by_its_catalog_parts():
+    keep = m.Table("we.ird", "keep", columns=(m.Column("id", "integer"),), migration="001")
+    odd = m.Table("we.ird", "t", columns=(m.Column("id", "integer"),))
+    changes = compare(m.Schema(tables=(keep,)), m.Schema(tables=(keep, odd)))
+    text = plan(changes.changes + changes.unmanaged).sql()
+    assert 'drop table "we.ird"."t";' in text
