@@ -503,3 +503,57 @@ def test_names_from_the_database_are_printed_on_one_line(jurl):
     assert "\x1b" not in out and "public.evil\\nname\\x1b[31m  (RLS off)" in out
     lint_out = runner.invoke(main, ["lint", "--spec", str(SPEC), "--db", jurl]).output
     assert "\x1b" not in lint_out and "evil\\nname" in lint_out
+
+
+# ---------------------------------------------------------------- the rules beyond Jarvis, against real queries
+
+def _count(conn, role: str, sql: str):
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(f'set local role "{role}"')
+            return conn.execute(sql).rowcount
+    except psycopg.Error as e:
+        return e.sqlstate
+
+
+def test_column_grants_restrictive_policies_owner_forced_rls_and_bypassrls(db):
+    suffix = uuid.uuid4().hex[:8]
+    owner, bypasser = f"t_owner_{suffix}", f"bypasser_{suffix}"
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(f"""
+            create role "{owner}" nologin; create role "{bypasser}" nologin bypassrls;
+            create table public.t (id int primary key, secret text);
+            insert into public.t values (1, 'a'), (2, 'b'), (3, 'c');
+            alter table public.t enable row level security;
+            alter table public.t owner to "{owner}";
+            revoke all on public.t from anon, authenticated, service_role;
+            grant select (id) on public.t to anon;
+            grant select on public.t to "{bypasser}";
+            create policy p on public.t for select to anon using (id > 1);
+            create policy r on public.t as restrictive for select to anon using (id < 3);""")
+        try:
+            roles = ("anon", "authenticated", owner, bypasser)
+            mx = access.matrix(inspect(conn, ["public"]), roles)
+            t = mx.table("public.t")
+            anon = t.cell("anon", "select")
+            assert (anon.access, anon.columns) == ("rows", ("id",))
+            assert anon.using.permissive == ("(id > 1)",) and anon.using.restrictive == ("(id < 3)",)
+            assert _count(conn, "anon", "select id from public.t") == 1  # id 2: (id > 1) and (id < 3)
+            assert _count(conn, "anon", "select secret from public.t") == "42501"
+            assert t.cell("authenticated", "select").access == "denied"
+            assert _count(conn, "authenticated", "select id from public.t") == "42501"
+            assert t.cell(owner, "select").access == "all" and t.cell(owner, "truncate").access == "all"
+            assert _count(conn, owner, "select * from public.t") == 3
+            assert t.cell(bypasser, "select").access == "all" and t.cell(bypasser, "delete").access == "denied"
+            assert _count(conn, bypasser, "select * from public.t") == 3
+            assert _count(conn, bypasser, "delete from public.t") == "42501"
+
+            conn.execute("alter table public.t force row level security")
+            forced = access.matrix(inspect(conn, ["public"]), roles).table("public.t")
+            assert forced.cell(owner, "select").access == "denied"  # forced: no policy for the owner
+            assert _count(conn, owner, "select * from public.t") == 0
+            assert forced.cell(bypasser, "select").access == "all"
+            changes = access.access_changes(mx, access.matrix(inspect(conn, ["public"]), roles))
+            assert [(c.role, c.verdict) for c in changes if c.command == "select"] == [(owner, "narrowed")]
+        finally:
+            conn.execute(f'drop table public.t; drop role "{owner}"; drop role "{bypasser}"')
