@@ -114,6 +114,22 @@ def inspect_database(url: str, schemas: list[str] | tuple[str, ...] | None = Non
     return InspectResult(spec=spec, text=to_yaml(spec), notes=tuple(notes), schemas=catalog.schemas)
 
 
+def write_spec(result: InspectResult, path, force: bool = False) -> None:
+    """Write the spec's YAML to ``path`` (through a temporary file and a rename); an existing file is
+    replaced only with ``force``."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+    try:
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(result.text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as e:
+        raise UsageError(f"cannot write {target}: {e.strerror}") from None
+
+
 def read_catalog(conn, schemas: list[str] | tuple[str, ...] | None = None) -> Catalog:
     from .introspect import KINDS, build, is_inspectable, query, read_rows
 
