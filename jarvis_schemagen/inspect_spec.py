@@ -815,7 +815,7 @@ def _dumper():
     return Dumper
 
 
-_FLOW_MAX = 100
+_FLOW_MAX = 110
 
 
 def _short(d: dict) -> dict:
@@ -826,10 +826,19 @@ def _short(d: dict) -> dict:
         if isinstance(v, list):
             return all(isinstance(x, str) and "\n" not in x and "," not in x for x in v)
         return isinstance(v, (bool, int, _Flow))
-    if all(simple(v) for v in d.values()) and len(repr(d)) <= _FLOW_MAX:
+    if all(simple(v) for v in d.values()) and _flow_len(d) <= _FLOW_MAX:
         return _Flow((k, _FlowList(v) if isinstance(v, list) else v) for k, v in d.items())
     return {k: (_FlowList(v) if isinstance(v, list) and all(isinstance(x, str) and "\n" not in x for x in v)
-                and len(repr(v)) <= _FLOW_MAX else v) for k, v in d.items()}
+                and _flow_len(v) <= _FLOW_MAX else v) for k, v in d.items()}
+
+
+def _flow_len(value) -> int:
+    """About how long a value is in flow style (quotes not counted)."""
+    if isinstance(value, dict):
+        return 2 + sum(len(str(k)) + 4 + _flow_len(v) for k, v in value.items())
+    if isinstance(value, list):
+        return 2 + sum(_flow_len(x) + 2 for x in value)
+    return len(str(value))
 
 
 def _grant_items(grants: list[m.Grant], top_level: str | None = None, owner_assumed: bool = False) -> list:

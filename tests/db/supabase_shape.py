@@ -57,10 +57,11 @@ def changes(url: str, spec_path: Path, pg_server, cache: Path) -> list[str]:
     return [f"{c.action} {c.object}" for c in report.changes]
 
 
-def round_trip(first: str, supabase_db, pg_server, tmp_path: Path, schemas=None) -> InspectResult:
+def round_trip(first: str, supabase_db, pg_server, tmp_path: Path, schemas=None, second_sql: str = "") -> InspectResult:
     """Inspect ``first`` and prove the spec: it loads back to the same model; (a) no drift against
-    ``first``; (b) rendered and applied to a fresh Supabase-shaped database, no drift there; (c)
-    inspecting that database writes the same bytes."""
+    ``first``; (b) rendered and applied to a fresh Supabase-shaped database (plus ``second_sql``: what
+    a partial spec assumes), no drift there; (c) inspecting that database writes the same bytes."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     result = inspect_database(first, schemas)
     loaded = load_spec_text(result.text, "schema.yaml")
     assert loaded == result.spec
@@ -69,7 +70,7 @@ def round_trip(first: str, supabase_db, pg_server, tmp_path: Path, schemas=None)
     spec_path.write_text(result.text, encoding="utf-8")
     assert changes(first, spec_path, pg_server, tmp_path / "cache") == []  # (a)
 
-    second = supabase_db()
+    second = supabase_db(second_sql)
     out = tmp_path / "generated"
     out.mkdir()
     for filename, text in render_migrations(loaded).items():
