@@ -60,7 +60,8 @@ def changes(url: str, spec_path: Path, pg_server, cache: Path) -> list[str]:
 def round_trip(first: str, supabase_db, pg_server, tmp_path: Path, schemas=None, second_sql: str = "") -> InspectResult:
     """Inspect ``first`` and prove the spec: it loads back to the same model; (a) no drift against
     ``first``; (b) rendered and applied to a fresh Supabase-shaped database (plus ``second_sql``: what
-    a partial spec assumes), no drift there; (c) inspecting that database writes the same bytes."""
+    a partial spec assumes), no drift there; (c) inspecting that database writes the same bytes; and
+    the rendered file applied to ``first`` itself (adoption) leaves it as it was."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     result = inspect_database(first, schemas)
     loaded = load_spec_text(result.text, "schema.yaml")
@@ -80,4 +81,10 @@ def round_trip(first: str, supabase_db, pg_server, tmp_path: Path, schemas=None,
     assert changes(second, spec_path, pg_server, tmp_path / "cache") == []  # (b)
 
     assert inspect_database(second, schemas).text == result.text  # (c)
+
+    # adopting: the rendered file applied to the database it came from changes nothing that diff sees
+    report = apply(first, out, spec_path=spec_path)
+    assert [f.filename for f, _ in report.applied] == ["001_initial_schema.sql"]
+    assert changes(first, spec_path, pg_server, tmp_path / "cache") == []
+    assert inspect_database(first, schemas).text == result.text
     return result

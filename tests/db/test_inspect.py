@@ -128,18 +128,19 @@ def test_what_the_spec_cannot_express_is_listed_and_left_out_with_its_dependents
 
 
 def test_schemas_public_first_then_the_others_or_as_chosen(supabase_db, pg_server, tmp_path):
-    first = supabase_db("""
+    sql = """
         create schema zed;
         create schema app;
         create table public.base (id uuid primary key);
         create table app.items (id uuid primary key, base_id uuid references public.base on delete cascade);
         create table zed.z (id integer primary key);
         comment on schema app is 'The app''s own schema.';
-    """)
+    """
+    first = supabase_db(sql)
     result = round_trip(first, supabase_db, pg_server, tmp_path / "all")
     assert result.schemas == ("public", "app", "zed")
     assert result.spec.table("app.items").migration == "001"
-    only = round_trip(first, supabase_db, pg_server, tmp_path / "app", schemas=["app"],
+    only = round_trip(supabase_db(sql), supabase_db, pg_server, tmp_path / "app", schemas=["app"],
                       second_sql="create table public.base (id uuid primary key)")
     assert only.schemas == ("app",)
     base = only.spec.table("public.base")  # referenced, outside the chosen schemas: assumed
