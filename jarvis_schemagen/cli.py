@@ -486,7 +486,8 @@ def inspect_command(db, schemas, out, force) -> None:
     n_tables = sum(1 for t in result.spec.tables if not t.assumed)
     n_functions = sum(1 for f in result.spec.functions if not f.assumed)
     left_out = sum(1 for n in result.notes if n.endswith("(left out)"))
-    click.echo(f"{out or 'stdout'}: {n_tables} tables, {n_functions} functions from schema(s) "
+    click.echo(f"{out or 'stdout'}: {n_tables} tables, {len(result.spec.views)} views, {n_functions} functions "
+               f"from schema(s) "
                f"{', '.join(result.schemas)}" + (f"; {left_out} object(s) left out (listed above)" if left_out else ""),
                err=True)
 

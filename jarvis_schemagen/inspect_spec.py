@@ -264,6 +264,9 @@ class _Builder:
         self.roles = {r.name: r for r in model.roles}
         self.managed_tables = [t for t in model.tables if t.schema in self.user]
         self.managed_functions = [f for f in model.functions if f.schema in self.user]
+        self.managed_types = [ty for ty in model.types if ty.schema in self.user]
+        self.managed_views = _view_order([v for v in model.views if v.schema in self.user])
+        self.types = {ty.qualified_name: ty for ty in model.types}
         self.dropped_nested: dict[tuple[str, str, str], str] = {}  # (table, kind, name) on assumed tables
         self.owner = self._deploying_role()
         self.defaults = self._default_privileges()
@@ -288,6 +291,12 @@ class _Builder:
 
     def kept_functions(self) -> list[m.Function]:
         return [f for f in self.managed_functions if f"function {f.qualified_name}" not in self.omitted]
+
+    def kept_types(self) -> list[m.EnumType]:
+        return [ty for ty in self.managed_types if f"type {ty.qualified_name}" not in self.omitted]
+
+    def kept_views(self) -> list[m.View]:
+        return [v for v in self.managed_views if f"{v.kind} {v.qualified_name}" not in self.omitted]
 
     # -- privileges
     def _deploying_role(self) -> str:
@@ -358,6 +367,14 @@ class _Builder:
             reason = self._function_problem(f)
             if reason:
                 self.omit("function", f.qualified_name, reason)
+        for ty in self.managed_types:
+            if not (_valid_ident(ty.schema) and _valid_ident(ty.name)):
+                self.omit("type", ty.qualified_name, "its name is not a lower-case identifier the spec accepts")
+            elif any(not v or len(v.encode()) > MAX_IDENT for v in ty.values):
+                self.omit("type", ty.qualified_name, "it has an enum value the spec cannot declare")
+        for v in self.managed_views:
+            if not (_valid_ident(v.schema) and _valid_ident(v.name)):
+                self.omit(v.kind, v.qualified_name, "its name is not a lower-case identifier the spec accepts")
 
     def _table_problem(self, t: m.Table) -> str | None:
         if not (_valid_ident(t.schema) and _valid_ident(t.name)):
@@ -450,6 +467,19 @@ class _Builder:
                     hit = mt.group(0) if mt else None
                 if hit:
                     step |= self.omit("function", f.qualified_name, f"it uses {_unquote(hit)}, which is left out")
+            for v in self.kept_views():
+                mt = rx.search(v.query)
+                if mt:
+                    step |= self.omit(v.kind, v.qualified_name, f"it uses {_unquote(mt.group(0))}, which is left out")
+            views = self.kept_views()
+            if views:  # SQL bodies are checked when created, and views come after functions
+                vx, vbare = _mention_regex(v.qualified_name for v in views), _bare_regex(v.qualified_name for v in views)
+                for f in self.kept_functions():
+                    mt = f.language == "sql" and (vx.search(f.body) or vbare.search(f.body))
+                    if mt:
+                        step |= self.omit("function", f.qualified_name,
+                                          f"it is a SQL function reading view {_unquote(mt.group(0))}, which "
+                                          "migrations create after functions")
             for t in self.assumed_hosts():
                 for kind, items in (("policy", t.policies), ("trigger", t.triggers)):
                     for o in items:
@@ -540,6 +570,14 @@ class _Builder:
             functions.append(replace(f, migration=mig, assumed=False, body=_strip_body(f.body), pos=pos(key)))
             texts += _function_texts(f) + [f.body]
 
+        types: list[m.EnumType] = [replace(ty, migration=mig, assumed=False, pos=pos(f"type {ty.qualified_name}"))
+                                   for ty in self.kept_types()]
+        views: list[m.View] = []
+        for v in self.kept_views():
+            key = f"{v.kind} {v.qualified_name}"
+            views.append(replace(v, migration=mig, assumed=False, pos=pos(key)))
+            texts.append(v.query)
+
         # platform tables: referenced by foreign keys, or carrying the app's policies and triggers
         needed_cols: dict[str, set[str]] = {}
         needed_keys: dict[str, set[tuple[str, ...]]] = {}
@@ -566,6 +604,11 @@ class _Builder:
                 body = fn_by_name[tr.function].body
                 cols |= names & set(re.findall(r"\b(?:new|old)\s*\.\s*\"?([a-z_][a-z0-9_$]*)", body, re.IGNORECASE))
                 texts.append(tr.when or "")
+        for t in self.assumed_hosts():  # platform tables that views read
+            rx = _mention_regex([t.qualified_name])
+            for v in views:
+                if rx.search(v.query):
+                    needed_cols.setdefault(t.qualified_name, set()).update({c.name for c in t.columns} & _words(v.query))
         for name in list(needed_cols):
             t = self.tables.get(name)
             if t is None:
@@ -619,11 +662,17 @@ class _Builder:
                                      pos=pos(f"assumed function {name}")))
             if f.language == "sql":
                 queue += sorted(_calls(f.body) - seen)
-        for t in tables:
-            for c in t.columns:
-                base = c.type.split("(", 1)[0].rstrip("[]")
-                if ("type", base) in self.cat.extension_members:
-                    extensions_needed.add(self.cat.extension_members[("type", base)])
+        used_types = {c.type for t in tables for c in t.columns}
+        used_types |= {a.type for f in functions for a in f.arguments} | {f.returns for f in functions}
+        own_types = {ty.qualified_name for ty in types}
+        for type_ in sorted(used_types):
+            base = type_.removeprefix("setof ").split("(", 1)[0].rstrip("[]")
+            if ("type", base) in self.cat.extension_members:
+                extensions_needed.add(self.cat.extension_members[("type", base)])
+            elif base in self.types and base not in own_types and base.split(".", 1)[0] not in self.user:
+                ty = self.types[base]  # a platform enum the app's columns use
+                types.append(replace(ty, migration=None, assumed=True, comment=None, pos=pos(f"assumed type {base}")))
+                own_types.add(base)
 
         # extensions: the app's (installed in its schemas) and the platform's it needs
         extensions = []
@@ -636,6 +685,7 @@ class _Builder:
 
         # schemas: public and the platform's assumed, the app's other schemas created by 001
         used = {t.schema for t in tables} | {f.schema for f in functions} | {e.schema for e in extensions if e.schema}
+        used |= {ty.schema for ty in types}
         used |= {"public"}
         namespaces = []
         comments = {(n.name): n.comment for n in self.cat.model.namespaces}
@@ -662,6 +712,8 @@ class _Builder:
                 add_grants(f"table {t.qualified_name}", "table", t.qualified_name, t.schema)
                 for seq in sorted(owned.get(t.qualified_name, ())):
                     add_grants(f"sequence {seq}", "sequence", seq, t.schema, key=f"table {t.qualified_name}")
+        for v in views:
+            add_grants(f"{v.kind} {v.qualified_name}", "table", v.qualified_name, v.schema)
         default_privileges = []
         for (on, schema), acl in sorted(self.defaults.items(),
                                         key=lambda kv: (("table", "sequence", "function").index(kv[0][0]), kv[0][1])):
@@ -716,6 +768,8 @@ class _Builder:
             functions=tuple(sorted(functions, key=lambda f: f.signature)),
             grants=tuple(grants),
             default_privileges=tuple(default_privileges),
+            types=tuple(sorted(types, key=lambda ty: ty.qualified_name)),
+            views=tuple(views),
         )
         return replace(spec, grants=loader_grant_order(spec))
 
@@ -729,6 +783,27 @@ class _Builder:
 
     def _table_display(self, tables) -> list[m.Table]:
         return sorted(tables, key=lambda t: (not t.assumed,) + self._table_order(t.qualified_name))
+
+
+def _view_order(views: list[m.View]) -> list[m.View]:
+    """Views by name, each after the views its query reads (the order they must be created in)."""
+    by_name = {v.qualified_name: v for v in views}
+    rx = {name: _mention_regex([name]) for name in by_name}
+    out: list[m.View] = []
+    done: set[str] = set()
+
+    def visit(v: m.View, path: tuple[str, ...]) -> None:
+        if v.qualified_name in done or v.qualified_name in path:
+            return
+        for other in sorted(by_name):
+            if other != v.qualified_name and rx[other].search(v.query):
+                visit(by_name[other], path + (v.qualified_name,))
+        done.add(v.qualified_name)
+        out.append(v)
+
+    for name in sorted(by_name):
+        visit(by_name[name], ())
+    return out
 
 
 def _unquote(text: str) -> str:
@@ -766,8 +841,10 @@ def build_spec(cat: Catalog) -> tuple[m.Schema, list[str]]:
         for problem in validate(spec):
             key = problem.pos.file if problem.pos else ""
             kind, _, name = key.partition(" ")
-            if kind in ("table", "function"):
+            if kind in ("table", "function", "type", "view"):
                 progress |= b.omit(kind, name, problem.message)
+            elif kind == "materialized":
+                progress |= b.omit("materialized view", name.split(" ", 1)[1], problem.message)
             elif kind in ("policy", "trigger"):
                 table, _, nested = name.partition(" ")
                 if (table, kind, nested) not in b.dropped_nested:
@@ -1077,6 +1154,8 @@ def loader_grant_order(spec: m.Schema) -> tuple[m.Grant, ...]:
         out += by_owner.get(("function", f.qualified_name), [])
     for t in sorted(spec.tables, key=_obj_order(rank)):
         out += by_owner.get(("table", t.qualified_name), [])
+    for v in spec.views:
+        out += by_owner.get(("table", v.qualified_name), [])
     return tuple(out + top)
 
 
@@ -1119,12 +1198,37 @@ def to_yaml(spec: m.Schema) -> str:
             if e.schema:
                 x["schema"] = e.schema
             doc["extensions"][e.name] = _short(x)
+    if spec.types:
+        doc["types"] = {}
+        for ty in sorted(spec.types, key=obj_order):
+            x = {"assumed": True} if ty.assumed else {"migration": ty.migration}
+            if ty.comment is not None:
+                x["comment"] = ty.comment
+            x["enum"] = list(ty.values)
+            doc["types"][ty.qualified_name] = _short(x)
     if spec.functions:
         doc["functions"] = {f.qualified_name: _function(f, by_owner.get(("function", f.qualified_name), []))
                             for f in sorted(spec.functions, key=obj_order)}
     if spec.tables:
         doc["tables"] = {t.qualified_name: _table(t, by_owner.get(("table", t.qualified_name), []))
                          for t in sorted(spec.tables, key=obj_order)}
+    if spec.views:
+        doc["views"] = {}
+        for v in spec.views:
+            x = {"assumed": True} if v.assumed else {"migration": v.migration}
+            if v.comment is not None:
+                x["comment"] = v.comment
+            if v.materialized:
+                x["materialized"] = True
+            if v.security_invoker:
+                x["security_invoker"] = True
+            if v.security_barrier:
+                x["security_barrier"] = True
+            x["query"] = v.query
+            g = by_owner.get(("table", v.qualified_name))
+            if g:
+                x["grants"] = _grant_items(g)
+            doc["views"][v.qualified_name] = x
     if top:
         doc["grants"] = [item for g in top for item in _grant_items([g], top_level=f"{g.on} {g.object}")]
     body = yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=4096, indent=2)

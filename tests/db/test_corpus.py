@@ -17,7 +17,6 @@ from supabase_shape import CORPUS, round_trip, supabase_db, supabase_template  #
 
 NAMES = sorted(p.name for p in CORPUS.iterdir() if (p / "schema.sql").is_file())
 
-_ENUMS = "types (enum, composite, range) are not supported by the spec yet (left out)"
 _DEFINER = ("is SECURITY DEFINER and must pin its search path (add `set: {search_path: \"\"}` and qualify names "
             "in the body) (left out)")
 
@@ -35,11 +34,6 @@ EXPECTED_NOTES = {
     "subscription_payments": [
         "table public.prices: publication supabase_realtime is not expressed in the spec",
         "table public.products: publication supabase_realtime is not expressed in the spec",
-        f"type public.pricing_plan_interval: {_ENUMS}",
-        f"type public.pricing_type: {_ENUMS}",
-        f"type public.subscription_status: {_ENUMS}",
-        "table public.prices: it uses public.pricing_type, which is left out (left out)",
-        "table public.subscriptions: it uses public.subscription_status, which is left out (left out)",
         _definer("public.handle_new_user"),
         "trigger on_auth_user_created on auth.users: it uses public.handle_new_user, which is left out (left out)",
     ],
@@ -50,16 +44,6 @@ EXPECTED_NOTES = {
         "table public.messages: replica identity full is not expressed in the spec",
         "table public.users: publication supabase_realtime is not expressed in the spec",
         "table public.users: replica identity full is not expressed in the spec",
-        f"type public.app_permission: {_ENUMS}",
-        f"type public.app_role: {_ENUMS}",
-        f"type public.user_status: {_ENUMS}",
-        "table public.channels: it uses public.app_permission, which is left out (left out)",
-        "table public.messages: it uses public.app_permission, which is left out (left out)",
-        "table public.role_permissions: it uses public.app_role, which is left out (left out)",
-        "table public.user_roles: it uses public.app_role, which is left out (left out)",
-        "table public.users: it uses public.user_status, which is left out (left out)",
-        "function public.authorize: it uses public.app_permission, which is left out (left out)",
-        "function public.custom_access_token_hook: it uses public.app_role, which is left out (left out)",
     ],
     "supa_builder": [_definer(f"public.{name}") for name in (
         "check_rate_limit", "cleanup_old_rate_limits", "create_audit_log", "decrypt_service_role_key",

@@ -81,11 +81,12 @@ def test_text_that_yaml_must_escape_round_trips(supabase_db, pg_server, tmp_path
 
 def test_what_the_spec_cannot_express_is_listed_and_left_out_with_its_dependents(supabase_db, pg_server, tmp_path):
     first = supabase_db("""
-        create type public.mood as enum ('ok', 'meh');
-        create table public.people (id uuid primary key, mood public.mood);
+        create domain public.positive as integer check (value > 0);
+        create table public.people (id uuid primary key, age public.positive);
         create table public.posts (id uuid primary key, author uuid references public.people);
         create table public.kept (id uuid primary key, body text);
         create view public.kept_view as select id from public.kept;
+        create view public.people_view as select id from public.people;
         create table public.counters (id serial primary key);
         create table public."Shouty" (id integer primary key);
         create table public.events (at date not null) partition by range (at);
@@ -107,8 +108,7 @@ def test_what_the_spec_cannot_express_is_listed_and_left_out_with_its_dependents
     result = round_trip(first, supabase_db, pg_server, tmp_path)
     assert list(result.notes) == [
         "table public.kept: replica identity full is not expressed in the spec",
-        "type public.mood: types (enum, composite, range) are not supported by the spec yet (left out)",
-        "view public.kept_view: views are not supported by the spec yet (left out)",
+        "domain public.positive: domains are not supported by the spec yet (left out)",
         "table public.audited: trigger arguments are not supported by the spec yet (trigger arguments: audited_touch) "
         "(left out)",
         "procedure public.cleanup(): procedures are not supported by the spec (left out)",
@@ -120,11 +120,42 @@ def test_what_the_spec_cannot_express_is_listed_and_left_out_with_its_dependents
         "table public.counters: column id takes its default from a sequence (serial), not supported by the spec yet "
         "(left out)",
         "table public.guarded: it has column privileges, which the spec cannot declare yet (left out)",
-        "table public.people: it uses public.mood, which is left out (left out)",
+        "table public.people: it uses public.positive, which is left out (left out)",
         "table public.posts: it uses public.people, which is left out (left out)",
+        "view public.people_view: it uses public.people, which is left out (left out)",
     ]
     assert [t.qualified_name for t in result.spec.tables if not t.assumed] == ["public.kept"]
     assert [f.qualified_name for f in result.spec.functions] == ["public.touch"]
+    assert [v.qualified_name for v in result.spec.views] == ["public.kept_view"]
+
+
+def test_enum_types_and_views(supabase_db, pg_server, tmp_path):
+    first = supabase_db("""
+        create type public.status as enum ('ONLINE', 'off line', 'yes');
+        create table public.members (id uuid primary key references auth.users, status public.status default 'yes',
+                                     tags public.status[]);
+        create view public.z_online with (security_invoker = true) as
+            select m.id, u.email from public.members as m join auth.users as u on u.id = m.id where m.status = 'ONLINE';
+        create view public.a_count as select count(*) as n from public.z_online;
+        create materialized view public.m_stats as select status, count(*) as n from public.members group by status;
+        revoke all on public.a_count from anon;
+        create function public.member_status(p_id uuid) returns public.status language plpgsql stable as $$
+        declare
+          v public.status;
+        begin
+          select status into v from public.members where id = p_id;
+          return v;
+        end;
+        $$;
+        comment on type public.status is 'Presence.';
+    """)
+    result = round_trip(first, supabase_db, pg_server, tmp_path)
+    assert result.notes == ()
+    assert [v.qualified_name for v in result.spec.views] == ["public.z_online", "public.a_count", "public.m_stats"]
+    assert result.spec.type("public.status").values == ("ONLINE", "off line", "yes")
+    users = result.spec.table("auth.users")  # the columns the view reads, and the key the foreign key needs
+    assert [c.name for c in users.columns] == ["id", "email"]
+    assert "  public.status: {migration: '001', comment: Presence., enum: [ONLINE, off line, 'yes']}" in result.text
 
 
 def test_schemas_public_first_then_the_others_or_as_chosen(supabase_db, pg_server, tmp_path):
@@ -152,15 +183,15 @@ def test_schemas_public_first_then_the_others_or_as_chosen(supabase_db, pg_serve
 def test_command_line(supabase_db, tmp_path):
     url = supabase_db("""
         create table public.t (id integer primary key);
-        create view public.v as select id from public.t;
+        create domain public.d as text;
     """)
     runner = CliRunner()
     out = tmp_path / "schema.yaml"
     result = runner.invoke(main, ["inspect", "--db", url, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "schemagen: cannot express: view public.v: views are not supported by the spec yet (left out)" \
+    assert "schemagen: cannot express: domain public.d: domains are not supported by the spec yet (left out)" \
         in result.stderr
-    assert "1 tables, 0 functions from schema(s) public; 1 object(s) left out" in result.stderr
+    assert "1 tables, 0 views, 0 functions from schema(s) public; 1 object(s) left out" in result.stderr
     text = out.read_text(encoding="utf-8")
     assert "  public.t:\n    migration: '001'\n" in text
 
