@@ -18,9 +18,11 @@ refuses is left out (so support grows here whenever the spec language grows).
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from . import model as m
 from .errors import DatabaseError, UsageError
@@ -262,6 +264,11 @@ class _Builder:
             for role in g.roles:
                 self.acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
         self.roles = {r.name: r for r in model.roles}
+        self.column_acl_tables = {obj.rsplit(".", 1)[0] for on, obj in self.acl if on == "column"}
+        self.function_acl_roles: dict[str, set[str]] = {}
+        for (on, obj), acl in self.acl.items():
+            if on == "function":
+                self.function_acl_roles.setdefault(obj.split("(", 1)[0], set()).update(acl)
         self.managed_tables = [t for t in model.tables if t.schema in self.user]
         self.managed_functions = [f for f in model.functions if f.schema in self.user]
         self.managed_types = [ty for ty in model.types if ty.schema in self.user]
@@ -410,7 +417,7 @@ class _Builder:
         for tr in t.triggers:
             if not tr.enabled:
                 return f"trigger {tr.name} is disabled, which the spec cannot declare"
-        if any(on == "column" and obj.rsplit(".", 1)[0] == t.qualified_name for on, obj in self.acl):
+        if t.qualified_name in self.column_acl_tables:
             return "it has column privileges, which the spec cannot declare yet"
         return None
 
@@ -437,8 +444,7 @@ class _Builder:
         for key, _ in f.config:
             if not re.fullmatch(r"[a-z_][a-z0-9_.]*", key):
                 return f"setting {key!r} is not one the spec accepts"
-        bad = [r for (on, obj), acl in self.acl.items() if on == "function" and obj.split("(", 1)[0] == f.qualified_name
-               for r in acl if r != "public" and not _valid_ident(r)]
+        bad = sorted(r for r in self.function_acl_roles.get(f.qualified_name, ()) if r != "public" and not _valid_ident(r))
         if bad:
             return f"it is granted to role {bad[0]!r}, not an identifier the spec accepts"
         return None
@@ -530,11 +536,16 @@ class _Builder:
         return policies, triggers
 
     # -- the spec
-    def assemble(self, tag: bool) -> m.Schema:
-        """The spec of everything kept. With ``tag``, every object's ``pos`` names its owner key
-        (for mapping validate's problems back to objects)."""
-        def pos(key: str) -> m.Pos | None:
-            return m.Pos(key, 1, 1) if tag else None
+    def assemble(self, nested_pos: bool = False) -> m.Schema:
+        """The spec of everything kept. Every top-level object's ``pos`` (not part of equality) names
+        the key of the object inspect would leave out for it, so validate's problems map back to
+        objects; with ``nested_pos`` the columns, constraints... of the app's tables too (slower:
+        only needed when a problem names one of them)."""
+        def pos(key: str) -> m.Pos:
+            return m.Pos(key, 1, 1)
+
+        def tagged(items, key: str) -> tuple:
+            return tuple(replace(o, pos=pos(key)) for o in items) if nested_pos else tuple(items)
 
         mig = MIGRATION_ID
         tables: list[m.Table] = []
@@ -555,13 +566,11 @@ class _Builder:
         texts: list[str] = []  # every SQL text the spec will hold: for platform functions it calls
         for t in kept_tables:
             key = f"table {t.qualified_name}"
+            # introspected nested objects carry no ownership already (migration None, not assumed)
             tables.append(replace(
-                t, migration=mig, assumed=False, pos=pos(key),
-                columns=tuple(replace(c, migration=None, assumed=False, pos=pos(key)) for c in t.columns),
-                constraints=tuple(replace(c, migration=None, assumed=False, pos=pos(key)) for c in t.constraints),
-                indexes=tuple(replace(i, migration=None, assumed=False, pos=pos(key)) for i in t.indexes),
-                policies=tuple(replace(p, migration=None, assumed=False, pos=pos(key)) for p in t.policies),
-                triggers=tuple(replace(tr, migration=None, assumed=False, pos=pos(key)) for tr in t.triggers)))
+                t, migration=mig, assumed=False, pos=pos(key), columns=tagged(t.columns, key),
+                constraints=tagged(t.constraints, key), indexes=tagged(t.indexes, key),
+                policies=tagged(t.policies, key), triggers=tagged(t.triggers, key)))
             texts += _table_texts(t)
             for p in t.policies:
                 roles_used.update(r for r in p.roles if r != "public")
@@ -836,9 +845,13 @@ def build_spec(cat: Catalog) -> tuple[m.Schema, list[str]]:
     b.initial()
     for _ in range(1000):  # each round leaves out at least one more object
         b.cascade()
-        spec = b.assemble(tag=True)
+        spec = b.assemble()
+        problems = validate(spec)
+        if any(p.pos is None for p in problems):  # a column, constraint...: find out whose
+            spec = b.assemble(nested_pos=True)
+            problems = validate(spec)
         progress = False
-        for problem in validate(spec):
+        for problem in problems:
             key = problem.pos.file if problem.pos else ""
             kind, _, name = key.partition(" ")
             if kind in ("table", "function", "type", "view"):
@@ -859,40 +872,111 @@ def build_spec(cat: Catalog) -> tuple[m.Schema, list[str]]:
         notes.append(f"{reason if reason.startswith(key + ' ') else key + ': ' + reason} (left out)")
     for (table, kind, name), reason in sorted(b.dropped_nested.items()):
         notes.append(f"{kind} {name} on {table}: {reason} (left out)")
-    return b.assemble(tag=False), notes
+    return spec, notes
 
 
 # ---------------------------------------------------------------- YAML
-
-class _Flow(dict):
-    """A mapping written in flow style: ``{type: uuid, nullable: false}``."""
-
 
 class _FlowList(list):
     """A list written in flow style: ``[select, insert]``."""
 
 
-def _dumper():
-    import yaml
+# A small YAML writer for the one shape ``to_yaml`` builds (PyYAML's representer takes seconds on
+# a 1000-table spec). Scalars are plain only when nothing in them can mean anything else to a YAML
+# 1.1 reader; otherwise double-quoted with JSON escapes (valid YAML), and multi-line text is a
+# literal block unless it holds characters a block cannot keep. Every spec inspect writes is read
+# back by the loader in the tests and must give the same model.
+_PLAIN = re.compile(r"[A-Za-z_(][A-Za-z0-9_ .()/=<>*+'$;-]*")
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
+_UNSAFE_IN_BLOCK = re.compile("[\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff]")
 
-    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-    class Dumper(base):  # type: ignore[misc, valid-type]
-        pass
+def _scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _text_scalar(str(value))
 
-    def text(dumper, value: str):
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-    Dumper.add_representer(str, text)
-    Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True))
-    Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
-    Dumper.add_representer(dict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=False))
-    Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=False))
-    return Dumper
+@lru_cache(maxsize=65536)
+def _text_scalar(text: str) -> str:
+    if _PLAIN.fullmatch(text) and not text.endswith(" ") and text.lower() not in _YAML_WORDS:
+        return text
+    return _ESCAPE.sub(lambda mt: f"\\u{ord(mt.group(0)):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _block_text(text: str, indent: int) -> str | None:
+    """``|`` block lines, at ``indent`` spaces (its key's plus two), for a multi-line string (None
+    when a block cannot hold it exactly)."""
+    if _UNSAFE_IN_BLOCK.search(text):
+        return None
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    chomp = "-" if trailing == 0 else "" if trailing == 1 else "+"
+    lines = body.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    if not first or any(line and not line.strip() and len(line) > len(first) - len(first.lstrip(" "))
+                        for line in lines):
+        return None  # all blank, or a blank line with more spaces than the first line's indentation
+    pad = " " * indent
+    head = "|" + ("2" if first.startswith(" ") else "") + chomp  # content two spaces in from its key
+    return head + "\n" + "\n".join(pad + line if line else "" for line in lines) + "\n" * trailing
+
+
+def _flow(value) -> str:
+    kind = type(value)
+    if kind is _Raw:
+        return value
+    if kind is str:
+        return _text_scalar(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_text_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join([_text_scalar(x) if type(x) is str else _flow(x) for x in value]) + "]"
+    return _scalar(value)
+
+
+def _emit(value, indent: int, out: list[str]) -> None:
+    """Append the lines of a block mapping (``value`` a dict) at ``indent`` spaces."""
+    pad = " " * indent
+    for key, v in value.items():
+        k = _scalar(key)
+        if isinstance(v, (_Raw, _FlowList)) or not isinstance(v, (dict, list, str)):
+            out.append(f"{pad}{k}: {_flow(v)}")
+        elif isinstance(v, str):
+            block = _block_text(v, indent + 2) if "\n" in v else None
+            if block is None:
+                out.append(f"{pad}{k}: {_scalar(v)}")
+            else:  # the lines are joined with newlines: the block's last one comes from the join
+                out.append(f"{pad}{k}: " + (block[:-1] if block.endswith("\n") else block))
+        elif isinstance(v, dict):
+            if not v:
+                out.append(f"{pad}{k}: {{}}")
+                continue
+            out.append(f"{pad}{k}:")
+            _emit(v, indent + 2, out)
+        else:
+            if not v:
+                out.append(f"{pad}{k}: []")
+                continue
+            out.append(f"{pad}{k}:")
+            for item in v:
+                if isinstance(item, dict) and item:
+                    sub: list[str] = []
+                    _emit(item, indent + 4, sub)
+                    out.append(f"{pad}  - " + sub[0].lstrip(" "))
+                    out.extend(sub[1:])
+                else:
+                    out.append(f"{pad}  - {_flow(item)}")
 
 
 _FLOW_MAX = 110
+
+
+class _Raw(str):
+    """Text already written in flow style (``_short`` measured it)."""
 
 
 def _short(d: dict) -> dict:
@@ -901,21 +985,14 @@ def _short(d: dict) -> dict:
         if isinstance(v, str):
             return "\n" not in v
         if isinstance(v, list):
-            return all(isinstance(x, str) and "\n" not in x and "," not in x for x in v)
-        return isinstance(v, (bool, int, _Flow))
-    if all(simple(v) for v in d.values()) and _flow_len(d) <= _FLOW_MAX:
-        return _Flow((k, _FlowList(v) if isinstance(v, list) else v) for k, v in d.items())
-    return {k: (_FlowList(v) if isinstance(v, list) and all(isinstance(x, str) and "\n" not in x for x in v)
-                and _flow_len(v) <= _FLOW_MAX else v) for k, v in d.items()}
-
-
-def _flow_len(value) -> int:
-    """About how long a value is in flow style (quotes not counted)."""
-    if isinstance(value, dict):
-        return 2 + sum(len(str(k)) + 4 + _flow_len(v) for k, v in value.items())
-    if isinstance(value, list):
-        return 2 + sum(_flow_len(x) + 2 for x in value)
-    return len(str(value))
+            return all(type(x) is str and "\n" not in x and "," not in x for x in v)
+        return isinstance(v, (bool, int, _Raw))
+    if all(simple(v) for v in d.values()):
+        text = _flow(d)
+        if len(text) <= _FLOW_MAX:
+            return _Raw(text)
+    return {k: (_FlowList(v) if isinstance(v, list) and all(type(x) is str and "\n" not in x for x in v)
+                and len(_flow(v)) <= _FLOW_MAX else v) for k, v in d.items()}
 
 
 def _grant_items(grants: list[m.Grant], top_level: str | None = None, owner_assumed: bool = False) -> list:
@@ -1034,7 +1111,7 @@ def _table(t: m.Table, grants: list[m.Grant]) -> dict:
     if t.comment is not None:
         d["comment"] = t.comment
     if t.rls_enabled or t.rls_forced:
-        d["rls"] = True if not t.rls_forced else _Flow(enabled=t.rls_enabled, forced=True)
+        d["rls"] = True if not t.rls_forced else _short({"enabled": t.rls_enabled, "forced": True})
     inline, rest = _inline_constraints(t)
     d["columns"] = {c.name: _column(t, c, inline) for c in t.columns}
     if rest:
@@ -1161,8 +1238,6 @@ def loader_grant_order(spec: m.Schema) -> tuple[m.Grant, ...]:
 
 def to_yaml(spec: m.Schema) -> str:
     """The spec as readable YAML that the loader reads back to an equal model."""
-    import yaml
-
     schema_rank = _schema_rank(spec)
     obj_order = _obj_order(schema_rank)
     by_owner, top = _grants_by_owner(spec)
@@ -1231,5 +1306,6 @@ def to_yaml(spec: m.Schema) -> str:
             doc["views"][v.qualified_name] = x
     if top:
         doc["grants"] = [item for g in top for item in _grant_items([g], top_level=f"{g.on} {g.object}")]
-    body = yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=4096, indent=2)
-    return HEADER + body
+    lines: list[str] = []
+    _emit(doc, 0, lines)
+    return HEADER + "\n".join(lines) + "\n"

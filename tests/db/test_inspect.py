@@ -37,12 +37,13 @@ def test_grants_are_written_relative_to_the_default_privileges(supabase_db, pg_s
     result = round_trip(first, supabase_db, pg_server, tmp_path)
     assert result.notes == ()
     text = result.text
-    assert "  public.plain:\n    migration: '001'\n    columns:" in text  # Supabase's own grants: no lines
-    assert ("    grants:\n    - {revoke: [all], from: [anon]}\n"
-            "    - {revoke: [insert, update, delete, truncate, references, trigger], from: [authenticated]}\n") in text
-    assert "- {'on': sequence public.locked_id_seq, migration: '001', revoke: [all], from: [anon, authenticated]}" in text
-    assert "    grants:\n    - {revoke: [execute], from: [anon, public]}\n" in text
-    assert "  app:\n    migration: '001'\n    grants:\n    - {grant: [usage], to: [authenticated]}\n" in text
+    assert '  public.plain:\n    migration: "001"\n    columns:' in text  # Supabase's own grants: no lines
+    assert ("    grants:\n      - {revoke: [all], from: [anon]}\n"
+            "      - {revoke: [insert, update, delete, truncate, references, trigger], from: [authenticated]}\n") in text
+    assert ('  - {"on": sequence public.locked_id_seq, migration: "001", revoke: [all], from: [anon, authenticated]}'
+            in text)
+    assert "    grants:\n      - {revoke: [execute], from: [anon, public]}\n" in text
+    assert '  app:\n    migration: "001"\n    grants:\n      - {grant: [usage], to: [authenticated]}\n' in text
     assert text.count("grants:") == 5  # public, app, closed_fn, locked (+ the top-level sequence grants)
 
 
@@ -155,7 +156,7 @@ def test_enum_types_and_views(supabase_db, pg_server, tmp_path):
     assert result.spec.type("public.status").values == ("ONLINE", "off line", "yes")
     users = result.spec.table("auth.users")  # the columns the view reads, and the key the foreign key needs
     assert [c.name for c in users.columns] == ["id", "email"]
-    assert "  public.status: {migration: '001', comment: Presence., enum: [ONLINE, off line, 'yes']}" in result.text
+    assert '  public.status: {migration: "001", comment: Presence., enum: [ONLINE, off line, "yes"]}' in result.text
 
 
 def test_schemas_public_first_then_the_others_or_as_chosen(supabase_db, pg_server, tmp_path):
@@ -193,7 +194,7 @@ def test_command_line(supabase_db, tmp_path):
         in result.stderr
     assert "1 tables, 0 views, 0 functions from schema(s) public; 1 object(s) left out" in result.stderr
     text = out.read_text(encoding="utf-8")
-    assert "  public.t:\n    migration: '001'\n" in text
+    assert '  public.t:\n    migration: "001"\n' in text
 
     again = runner.invoke(main, ["inspect", "--db", url, "--out", str(out)])
     assert again.exit_code == 2
