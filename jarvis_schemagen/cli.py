@@ -458,5 +458,39 @@ def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a + b))
 
 
+@main.command("inspect")
+@DB_OPTION
+@click.option("--schema", "schemas", multiple=True, metavar="S",
+              help="A schema to describe (repeatable; default: every schema holding user objects, public first).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the spec to FILE instead of stdout.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def inspect_command(db, schemas, out, force) -> None:
+    """Write a spec (schema.yaml) describing a live database.
+
+    The app's objects become migration "001"; what the platform provides and the app uses
+    (auth.users with the columns it references, auth.uid(), roles, schemas) is declared
+    assumed; grants are relative to the default privileges. Whatever the spec cannot express is
+    listed on stderr and left out, with everything that depends on it. Exit 0 when the spec was
+    written, 2 when the database cannot be read or FILE cannot be written.
+    """
+    from .inspect_spec import inspect_database, write_spec
+
+    result = inspect_database(_need_db(db), list(schemas) or None)
+    for note in result.notes:
+        click.echo(f"schemagen: cannot express: {note}", err=True)
+    if out:
+        write_spec(result, out, force=force)
+    else:
+        click.echo(result.text, nl=False)
+    n_tables = sum(1 for t in result.spec.tables if not t.assumed)
+    n_functions = sum(1 for f in result.spec.functions if not f.assumed)
+    left_out = sum(1 for n in result.notes if n.endswith("(left out)"))
+    click.echo(f"{out or 'stdout'}: {n_tables} tables, {len(result.spec.views)} views, {n_functions} functions "
+               f"from schema(s) "
+               f"{', '.join(result.schemas)}" + (f"; {left_out} object(s) left out (listed above)" if left_out else ""),
+               err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

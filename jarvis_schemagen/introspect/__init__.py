@@ -79,6 +79,12 @@ def inspect_extras(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...
         return [tuple(r) for r in run(query("others"))], dict(run(query("sequences")))
 
 
+def read_rows(conn: psycopg.Connection, schemas: list[str] | tuple[str, ...], kinds) -> dict[str, list[tuple]]:
+    """The rows of the named catalog queries (``<kind>.sql`` here), all in one snapshot."""
+    with _snapshot(conn, schemas) as run:
+        return {kind: run(query(kind)) for kind in kinds}
+
+
 @contextmanager
 def _snapshot(conn: psycopg.Connection, schemas):
     names = sorted({s for s in schemas if is_inspectable(s)})
