@@ -131,9 +131,12 @@ def managed(obj, table: m.Table | None = None) -> bool:
 
 
 def _carry(obj, source):
-    """``obj`` with the ownership flags of the spec object ``source`` (or unchanged when undeclared)."""
+    """``obj`` with the ownership flags of the spec object ``source`` (or unchanged when undeclared), and
+    for columns and constraints the attributes the spec wrote down (``declared``)."""
     if source is None:
         return obj
+    if hasattr(source, "declared"):
+        return replace(obj, migration=source.migration, assumed=source.assumed, declared=source.declared)
     return replace(obj, migration=source.migration, assumed=source.assumed)
 
 
@@ -453,6 +456,8 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
     for kind, attr in _NESTED:
         mine = {o.name: o for o in getattr(t, attr)}
         theirs = {o.name: o for o in getattr(a, attr)}
+        if kind == "constraint":
+            _match_assumed_constraints(t, mine, theirs)
         for oname, o in mine.items():
             key = (kind, name, oname)
             x = theirs.get(oname)
@@ -461,7 +466,7 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
                 if managed(o, t) and o.comment is not None:
                     out.comment(key, None, o.comment)
                 continue
-            detail = differing_fields(o, x)
+            detail = differing_fields(o, x, None if managed(o, t) else declared_fields(o))
             if detail:
                 destructive, reason = False, None
                 if kind == "column":
@@ -480,6 +485,39 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
                 out.changes.append(change)
             elif t.schema in scope.managed_schemas:
                 out.unmanaged.append(change)
+
+
+#: what an assumed object is compared on, whatever the spec wrote: a column's type, a constraint's shape
+_ALWAYS_COMPARED = {m.Column: ("type",), m.Constraint: ("kind", "columns", "expression", "ref_table", "ref_columns")}
+
+
+def declared_fields(o) -> tuple[str, ...] | None:
+    """The fields compared on an assumed object: only what the spec declares (None: all of them).
+
+    An assumed column is compared on its type and the attributes the spec writes down (an
+    undeclared default on ``auth.users.id`` is the platform's business); an assumed constraint on
+    its shape and the actions the spec writes down (``on_delete`` ...)."""
+    declared = getattr(o, "declared", None)
+    always = _ALWAYS_COMPARED.get(type(o))
+    if declared is None or always is None:
+        return None
+    return always + tuple(declared)
+
+
+def _shape(c: m.Constraint) -> tuple:
+    return (c.kind, c.columns, c.expression, c.ref_table, c.ref_columns)
+
+
+def _match_assumed_constraints(t: m.Table, mine: dict, theirs: dict) -> None:
+    """An assumed constraint the database has under another name (every app names its own foreign keys):
+    found by its shape, it is renamed in ``theirs`` to the spec's name, so it is neither missing nor extra."""
+    for oname, o in mine.items():
+        if oname in theirs or managed(o, t):
+            continue
+        match = next((x for x in theirs.values() if x.name not in mine and _shape(x) == _shape(o)), None)
+        if match is not None:
+            del theirs[match.name]
+            theirs[oname] = replace(match, name=oname)
 
 
 def _column_change_risk(table: str, want: m.Column, have: m.Column, detail: tuple[str, ...],

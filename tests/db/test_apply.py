@@ -219,10 +219,28 @@ def test_missing_prerequisites_are_listed_and_nothing_changes(empty_db):
 
 def test_missing_assumed_column_is_a_missing_prerequisite(db):
     with pg.connect(db) as conn:
-        conn.execute("alter table public.conversations drop column title")
+        conn.execute("alter table public.conversations drop column updated_at")
     r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
-    assert r.exit_code == 2 and "missing: column public.conversations.title" in r.output
+    assert r.exit_code == 2 and "missing: column public.conversations.updated_at" in r.output
     assert ledger(db) == []
+
+
+@pytest.mark.parametrize("app", ["typical", "minimal with other defaults"])
+def test_prerequisites_pass_on_any_apps_conversations_with_the_four_assumed_columns(db, app):
+    """Whatever else the app's conversations has (a title, other columns, its own policies, defaults and
+    constraint names), apply runs: the spec assumes only id, user_id, created_at, updated_at and RLS."""
+    from jarvis import APP_CONVERSATIONS
+
+    with pg.connect(db) as conn:
+        if app == "typical":
+            conn.execute(APP_CONVERSATIONS)
+        else:
+            conn.execute("alter table public.conversations alter column created_at set default clock_timestamp();"
+                         "alter table public.conversations alter column id set default gen_random_uuid();"
+                         "create policy \"own rows\" on public.conversations using (user_id = auth.uid())")
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 0, r.output
+    assert [row[0] for row in ledger(db)] == ["001", "002", "003", "004", "005"]
 
 
 def test_lock_timeout_is_reported_not_a_hang(db, tmp_path):

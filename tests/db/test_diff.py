@@ -267,9 +267,12 @@ def test_policy_missing_and_extra(jdb, fixed):
           'policy anyone on public.usage_events', "drop")
 
 
-def test_policy_on_the_assumed_table_changed_is_drift(jdb, fixed):
-    fixed(jdb, 'alter policy "Users can view own conversations" on public.conversations using (true)', "policy",
-          'policy "Users can view own conversations" on public.conversations', "alter")
+def test_the_apps_own_policies_on_the_assumed_table_are_not_drift(jdb, run):
+    execute(jdb, 'create policy "Users can view own conversations" on public.conversations for select '
+                 'to authenticated using (true)')
+    report = run(jdb)
+    assert not report.drift and [c.object for c in report.unmanaged] == \
+        ['policy "Users can view own conversations" on public.conversations']
 
 
 # ---------------------------------------------------------------- functions
@@ -390,15 +393,38 @@ def test_missing_managed_table_is_recreated_with_its_privileges(jdb, fixed, run)
 
 # ---------------------------------------------------------------- assumed table and unmanaged objects
 
+SUPABASE_AUTH_USERS = """
+alter table auth.users alter column id set default gen_random_uuid();
+alter table auth.users add column instance_id uuid, add column aud varchar(255), add column role varchar(255),
+  add column encrypted_password varchar(255), add column email_confirmed_at timestamptz,
+  add column raw_app_meta_data jsonb, add column raw_user_meta_data jsonb, add column created_at timestamptz,
+  add column updated_at timestamptz, add column phone text default null;
+"""
+
+
+def test_an_apps_conversations_and_supabases_auth_users_differ_only_in_what_the_spec_does_not_declare(jdb, run):
+    """Other columns, defaults, not-null, a title, policies and foreign keys under the app's own names,
+    and auth.users as Supabase Auth creates it: no drift, and no statement to run."""
+    from jarvis import APP_CONVERSATIONS
+
+    execute(jdb, APP_CONVERSATIONS + SUPABASE_AUTH_USERS)
+    report = run(jdb)
+    assert report.changes == () and not report.drift and report.exit_code == 0, format_text(report)
+    assert "nothing to do" in format_sql(report).lower()
+    assert "public.conversations.title" in {c.object for c in report.unmanaged}
+    assert not any(c.object.startswith("auth.") for c in report.unmanaged)  # auth: not a schema the spec manages
+
+
 def test_extras_on_the_assumed_conversations_table_are_not_drift(jdb, run, fixed):
-    execute(jdb, "alter table public.conversations add column archived boolean;"
+    execute(jdb, "alter table public.conversations add column archived boolean, add column title text;"
                  "create index conversations_title_idx on public.conversations (title);"
                  "create policy \"Admins\" on public.conversations for all to service_role using (true);"
                  "alter table public.conversations add constraint conversations_title_check check (title <> '')")
     report = run(jdb)
     assert not report.drift and report.exit_code == 0
     names = {c.object for c in report.unmanaged}
-    assert names == {"public.conversations.archived", "index conversations_title_idx on public.conversations",
+    assert names == {"public.conversations.archived", "public.conversations.title",
+                     "index conversations_title_idx on public.conversations",
                      'policy "Admins" on public.conversations',
                      "constraint conversations_title_check on public.conversations"}
     text = format_text(report)

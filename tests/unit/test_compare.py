@@ -381,3 +381,74 @@ def test_identity_sequences_are_compared_with_their_table():
     assert kinds(changes) == [("grant", "drop", "privileges on sequence public.user_plans_n_seq to anon")]
     assert changes[0].group == "public.user_plans_n_seq"
     assert compare(d, a).changes == ()  # without the ownership, a sequence is not the table's
+
+
+# ---------------------------------------------------------------- assumed: only what the spec declares
+
+def _auth_users(id_col: m.Column, **kw) -> m.Table:
+    return replace(m.Table(schema="auth", name="users", assumed=True, columns=(id_col,),
+                           constraints=(m.Constraint("users_pkey", "primary_key", columns=("id",), assumed=True),)),
+                   **kw)
+
+
+@pytest.mark.parametrize("field,value", [("default", "gen_random_uuid()"), ("nullable", True),
+                                         ("identity", "by default"), ("comment", "Auth: Stores user login data")])
+def test_undeclared_attributes_of_an_assumed_column_are_not_compared(field, value):
+    declared = m.Column("id", "uuid", nullable=False, assumed=True, declared=("type",))
+    d = schema([_auth_users(declared)])
+    a = schema([_auth_users(replace(declared, assumed=False, declared=None, **{field: value}))])
+    assert compare(d, a).changes == ()
+
+
+def test_declared_attributes_and_the_type_of_an_assumed_column_are_compared():
+    declared = m.Column("id", "uuid", nullable=False, default="gen_random_uuid()", assumed=True,
+                        declared=("type", "default"))
+    d = schema([_auth_users(declared)])
+    changed = compare(d, schema([_auth_users(replace(declared, default=None, nullable=True))])).changes
+    assert [(c.object, c.detail) for c in changed] == [("auth.users.id", ("default",))]
+    changed = compare(d, schema([_auth_users(replace(declared, type="text"))])).changes
+    assert [(c.object, c.detail) for c in changed] == [("auth.users.id", ("type",))]
+
+
+def test_a_column_built_without_a_spec_compares_everything():
+    col = m.Column("id", "uuid", nullable=False, assumed=True)  # declared None
+    d = schema([_auth_users(col)])
+    assert [c.detail for c in compare(d, schema([_auth_users(replace(col, default="x()"))])).changes] == \
+        [("default",)]
+
+
+FK = m.Constraint("conversations_user_id_fkey", "foreign_key", columns=("user_id",), ref_table="auth.users",
+                  ref_columns=("id",), on_delete="no action", assumed=True, declared=())
+
+
+def _conv_with(*constraints) -> m.Table:
+    return m.Table(schema="public", name="conversations", assumed=True,
+                   columns=(m.Column("user_id", "uuid", assumed=True, declared=("type",)),),
+                   constraints=tuple(constraints))
+
+
+def test_an_assumed_foreign_key_under_the_apps_own_name_and_actions_is_found_by_shape():
+    d = schema([_conv_with(FK)])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", on_delete="cascade", assumed=False,
+                                   declared=None))])
+    result = compare(d, a)
+    assert result.changes == () and result.unmanaged == ()
+
+
+def test_an_assumed_foreign_key_is_compared_on_the_actions_the_spec_declares():
+    d = schema([_conv_with(replace(FK, on_delete="cascade", declared=("on_delete",)))])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", on_delete="set null"))])
+    assert [(c.kind, c.action, c.detail) for c in compare(d, a).changes] == [("constraint", "alter", ("on_delete",))]
+
+
+def test_an_assumed_foreign_key_to_another_table_is_missing():
+    d = schema([_conv_with(FK)])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", ref_table="public.profiles"))])
+    result = compare(d, a)
+    assert kinds(result.changes) == [("constraint", "add", "constraint conversations_user_id_fkey on public.conversations")]
+
+
+def test_annotate_carries_what_the_spec_declared():
+    spec = schema([_auth_users(m.Column("id", "uuid", nullable=False, assumed=True, declared=("type",)))])
+    shadow = schema([_auth_users(m.Column("id", "uuid", nullable=False))])
+    assert annotate(shadow, spec).tables[0].columns[0].declared == ("type",)
