@@ -67,7 +67,7 @@ class DiffReport:
 
 # ---------------------------------------------------------------- formats
 
-_OWNERSHIP = {"pos", "migration", "assumed", "declared"}
+_OWNERSHIP = {"pos", "migration", "assumed", "declared", "serial"}  # spec-side bookkeeping
 
 
 def _plain(value) -> Any:

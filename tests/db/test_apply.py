@@ -63,7 +63,7 @@ def test_fresh_apply_then_status_then_noop(db):
     with pg.connect(db) as conn:
         utc = conn.execute("select to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
                            " from schemagen.migrations where version = '001'").fetchone()[0]
-    assert f"001_create_user_plans_table.sql     {utc} UTC  by " in rows[0]
+    assert re.search(rf"^applied +001_create_user_plans_table\.sql +{utc} UTC  by ", rows[0]), rows[0]
 
     with pg.connect(db) as conn:
         before = conn.execute("select version, checksum, applied_at from schemagen.migrations order by 1").fetchall()

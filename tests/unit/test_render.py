@@ -167,28 +167,30 @@ def test_validate_finds_a_foreign_key_cycle_that_render_would_refuse(tmp_path):
     spec = tmp_path / "schema.yaml"
     spec.write_text("""version: 1
 migrations: {"001": base, "002": more}
+schemas: {app: {migration: "001"}}
 tables:
-  public.a:
+  app.a:
     migration: "001"
     columns:
       id: {type: integer, primary_key: true}
-      b_id: {type: integer, references: {table: public.b, column: id}}
-  public.b:
+      b_id: {type: integer, references: {table: app.b, column: id}}
+  app.b:
     migration: "001"
     columns:
       id: {type: integer, primary_key: true}
-      a_id: {type: integer, references: {table: public.a, column: id}}
+      a_id: {type: integer, references: {table: app.a, column: id}}
 """)
     r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
     assert r.exit_code == 1
-    assert (f"{spec}:13:7: foreign keys form a cycle between tables created in migration 001 "
-            "(public.a -> public.b -> public.a)") in r.stderr
+    assert (f"{spec}:14:7: foreign keys form a cycle between tables created in migration 001 "
+            "(app.a -> app.b -> app.a)") in r.stderr
     # with one key in a later migration, both validate and render accept it
     spec.write_text(spec.read_text().replace(
-        "      a_id: {type: integer, references: {table: public.a, column: id}}\n",
+        "      a_id: {type: integer, references: {table: app.a, column: id}}\n",
         "      a_id: integer\n    constraints:\n      b_a_id_fkey: {migration: \"002\", foreign_key: [a_id], "
-        "references: {table: public.a, columns: [id]}}\n"))
-    assert CliRunner().invoke(main, ["validate", "--spec", str(spec)]).exit_code == 0
+        "references: {table: app.a, columns: [id]}}\n"))
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["render", "--spec", str(spec), "--out", str(tmp_path / "gen")])
     assert r.exit_code == 0, r.output
 
