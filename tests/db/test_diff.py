@@ -295,7 +295,7 @@ def test_policy_missing_and_extra(jdb, fixed):
 
 def test_the_apps_own_policies_on_the_assumed_table_are_not_drift(jdb, run):
     execute(jdb, 'create policy "Users can view own conversations" on public.conversations for select '
-                 'to authenticated using (true)')
+                 'to authenticated using ((select auth.uid()) = user_id)')
     report = run(jdb)
     assert not report.drift and [c.object for c in report.unmanaged] == \
         ['policy "Users can view own conversations" on public.conversations']
