@@ -54,6 +54,9 @@ class Statement:
 @dataclass(frozen=True)
 class Plan:
     statements: tuple[Statement, ...]
+    # changes that would alter what the spec only assumes (an assumed table's extras, under --strict):
+    # never planned; the platform's or the app's
+    left_alone: tuple[Change, ...] = ()
 
     @property
     def destructive(self) -> tuple[Statement, ...]:
@@ -63,7 +66,7 @@ class Plan:
         """The statements as one script: header comment, then (in a transaction) the statements."""
         lines = [sql.line_comment(header.rstrip("\r\n"))] if header else []
         if not self.statements:
-            lines.append("-- No drift: nothing to do.")
+            lines.append("-- Nothing to do.")
             return "\n".join(lines) + "\n"
         first = [s for s in self.statements if s.outside_transaction] if transaction else []
         if first:
@@ -557,6 +560,32 @@ class _Planner:
         self.emit(COMMENTS, sql.comment_on(kind, target, name, c.after), once=("comment",) + c.key[1:])
 
 
+_NESTED_KINDS = {"column": "columns", "constraint": "constraints", "index": "indexes", "policy": "policies",
+                 "trigger": "triggers"}
+
+
+def touches_assumed(c: Change, desired: m.Schema | None) -> bool:
+    """Whether carrying out ``c`` would change an object the spec only assumes (``auth.users``, the app's
+    ``conversations``, roles, assumed schemas and functions). ``compare`` reports differences there as
+    unmet assumptions; this is the planner's own guard: it never writes DDL on them."""
+    if c.kind == "role":
+        return True
+    if c.kind in ("schema", "extension", "table", "function", "type", "view", "materialized view") \
+            and c.action in ("add", "alter"):
+        return not managed(c.after)
+    if desired is None:
+        return False
+    if c.kind in _NESTED_KINDS or c.kind == "rls":
+        t = desired.table(c.key[1])
+        if t is None:
+            return False
+        if c.kind == "rls":
+            return not managed(t)
+        own = next((o for o in getattr(t, _NESTED_KINDS[c.kind]) if o.name == c.key[2]), None)
+        return not managed(own, t) if own is not None else not managed(t)
+    return False
+
+
 def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     """The statements that apply ``changes`` (from ``compare``), in a safe global order.
 
@@ -570,6 +599,10 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
                 "policy": p.policy, "trigger": p.trigger, "function": p.function, "grant": p.grant,
                 "comment": p.comment, "owner": p.owner, "type": p.type, "view": p.view, "materialized view": p.view}
     handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
+    left_alone = []
     for c in changes:
+        if touches_assumed(c, desired):
+            left_alone.append(c)
+            continue
         handlers[c.kind](c)
-    return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))))
+    return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))), tuple(left_alone))

@@ -43,7 +43,7 @@ def lines(text: str) -> list[str]:
 
 def test_no_changes_no_statements():
     text = plan([]).sql("header")
-    assert text == "-- header\n-- No drift: nothing to do.\n"
+    assert text == "-- header\n-- Nothing to do.\n"
 
 
 def test_a_missing_table_is_created_whole_with_everything_quoted():
