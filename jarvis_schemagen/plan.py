@@ -146,6 +146,11 @@ def hazard_not_null(table: str, col: str) -> str:
             "uses the check and skips the scan)")
 
 
+def hazard_serial(table: str, col: str) -> str:
+    return (f"makes {table}.{col} an identity column: a brief ACCESS EXCLUSIVE lock on {table}; the new sequence "
+            "goes on from the old one's value, and the old sequence is dropped (anything else using it breaks)")
+
+
 def hazard_type(table: str) -> str:
     return (f"may rewrite {table} and its indexes under an ACCESS EXCLUSIVE lock (reads and writes wait). "
             "Online: add a new column, backfill it in batches, switch readers and writers, drop the old one")
@@ -311,6 +316,9 @@ class _Planner:
             return
         want: m.Column = c.after
         have: m.Column = c.before
+        # serial/bigserial -> identity: one statement that goes on from the old sequence (see sql.py)
+        serial = "identity" in c.detail and want.identity is not None and have.identity is None \
+            and (have.default or "").startswith("nextval(")
         if "generated" in c.detail and want.generated is not None:
             # a generation expression can only be set by recreating the column
             why = c.reason if c.destructive else None
@@ -320,7 +328,8 @@ class _Planner:
             return
         if "generated" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop expression"))
-        if "default" in c.detail and want.default is None or "type" in c.detail and have.default is not None:
+        if ("default" in c.detail and want.default is None or "type" in c.detail and have.default is not None) \
+                and not serial:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop default"))
         if "identity" in c.detail and want.identity is None:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop identity"))
@@ -331,7 +340,11 @@ class _Planner:
         if "nullable" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
-        if "identity" in c.detail and want.identity is not None:
+        if serial:
+            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity), hazard=hazard_serial(table, col))
+            self.new_sequence(table)
+            self.regrant_sequence(table, col)
+        elif "identity" in c.detail and want.identity is not None:
             if have.identity is None:
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "add identity", want.identity))
                 self.new_sequence(table)
@@ -339,6 +352,16 @@ class _Planner:
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "set generated", want.identity))
         if want.default is not None and ("default" in c.detail or "type" in c.detail):
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "set default", want.default))
+
+    def regrant_sequence(self, table: str, col: str) -> None:
+        """A serial column made identity has a new sequence: the spec's grants on it, all of them (the
+        compared ACL was the old sequence's, so its differences alone would not restore them)."""
+        t = self.table(table)
+        if t is None or not managed(t):
+            return
+        seq = f"{t.schema}.{t.name}_{col}_seq"
+        for role, privs in sorted(self.desired_acl("sequence", seq).items()):
+            self.emit(GRANTS, sql.grant("sequence", seq, sorted(privs), [role]), once=("regrant", seq, role))
 
     def new_sequence(self, table: str) -> None:
         """A new identity sequence starts with the server's default privileges: reset them (the

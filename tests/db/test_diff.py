@@ -715,3 +715,49 @@ def test_no_drift_after_schemagen_apply_and_its_ledger_is_never_drift(db, run):
         assert conn.execute("select count(*) from schemagen.migrations").fetchone()[0] == 5
     report = run(db, strict=True)
     assert not report.drift and report.unmanaged == (), format_text(report)
+
+
+# ---------------------------------------------------------------- serial -> identity
+
+SERIAL_EVENTS = """
+alter table public.usage_events alter column id drop identity;
+create sequence public.usage_events_id_seq owned by public.usage_events.id;
+alter table public.usage_events alter column id set default nextval('public.usage_events_id_seq'::regclass);
+grant all on sequence public.usage_events_id_seq to anon, authenticated, service_role;
+"""
+
+
+def test_a_serial_column_becomes_identity_going_on_from_its_sequence_in_one_pass(jdb, run):
+    """usage_events.id as `bigserial` makes it (a database built before the spec said identity), with rows:
+    the fix goes on from the old sequence's value, drops it, restores the spec's grants on the new one,
+    is marked as a hazard, and converges in one pass."""
+    execute(jdb, SERIAL_EVENTS)
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        uid = conn.execute("insert into auth.users (id, email) values (gen_random_uuid(), 'a@b.c') returning id"
+                           ).fetchone()[0]
+        for _ in range(3):
+            conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')",
+                         [uid])
+        conn.execute("select setval('public.usage_events_id_seq', 41)")  # a gap, as after rollbacks
+    report = run(jdb)
+    change = next(c for c in report.changes if c.object == "public.usage_events.id")
+    assert change.kind == "column" and "identity" in change.detail and not change.destructive
+    sql = format_sql(report)
+    assert "-- hazard: makes public.usage_events.id an identity column" in sql
+    assert "pg_catalog.setval(" in sql and "drop sequence" in sql
+    execute(jdb, sql)
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        new_id = conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')"
+                              " returning id", [uid]).fetchone()[0]
+        assert new_id == 42  # went on from the old sequence: no duplicate key
+        assert conn.execute("select attidentity from pg_attribute where attrelid = 'public.usage_events'::regclass"
+                            " and attname = 'id'").fetchone()[0] == "a"
+        assert conn.execute("select pg_get_serial_sequence('public.usage_events', 'id')").fetchone()[0] == \
+            "public.usage_events_id_seq"
+        assert conn.execute("select count(*) from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace"
+                            ).fetchone()[0] == 1  # the old sequence is gone
+        assert conn.execute("select has_sequence_privilege('service_role', 'public.usage_events_id_seq', 'usage'),"
+                            " has_sequence_privilege('anon', 'public.usage_events_id_seq', 'usage')").fetchone() == \
+            (True, False)
+    after = run(jdb, strict=True)
+    assert not after.drift, format_text(after)
