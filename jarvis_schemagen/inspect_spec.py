@@ -116,14 +116,24 @@ def inspect_database(url: str, schemas: list[str] | tuple[str, ...] | None = Non
     return InspectResult(spec=spec, text=to_yaml(spec), notes=tuple(notes), schemas=catalog.schemas)
 
 
+def check_out_path(path, force: bool = False) -> None:
+    """Refuse an ``--out`` that exists (without ``force``) or is a directory, before any work is done."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; --out takes a file name")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+
+
 def write_spec(result: InspectResult, path, force: bool = False) -> None:
     """Write the spec's YAML to ``path`` (through a temporary file and a rename); an existing file is
     replaced only with ``force``."""
     from pathlib import Path
 
+    check_out_path(path, force)
     target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{target} exists; pass --force to replace it")
     try:
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(result.text, encoding="utf-8")

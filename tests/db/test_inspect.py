@@ -197,8 +197,10 @@ def test_command_line(supabase_db, tmp_path):
     assert '  public.t:\n    migration: "001"\n' in text
 
     again = runner.invoke(main, ["inspect", "--db", url, "--out", str(out)])
-    assert again.exit_code == 2
-    assert again.stderr.strip().splitlines()[-1] == f"schemagen: error: {out} exists; pass --force to replace it"
+    assert again.exit_code == 2  # refused before reading the database: the one line is the error
+    assert again.stderr == f"schemagen: error: {out} exists; pass --force to replace it\n"
+    forced = runner.invoke(main, ["inspect", "--db", url, "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and out.read_text(encoding="utf-8") == text
     to_stdout = runner.invoke(main, ["inspect", "--db", url, "--schema", "public"])
     assert to_stdout.exit_code == 0 and to_stdout.stdout == text
     missing = runner.invoke(main, ["inspect", "--db", url, "--schema", "nope"])
