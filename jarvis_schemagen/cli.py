@@ -495,8 +495,10 @@ def inspect_command(db, schemas, out, force) -> None:
     listed on stderr and left out, with everything that depends on it. Exit 0 when the spec was
     written, 2 when the database cannot be read or FILE cannot be written.
     """
-    from .inspect_spec import inspect_database, write_spec
+    from .inspect_spec import check_out_path, inspect_database, write_spec
 
+    if out:
+        check_out_path(out, force)
     result = inspect_database(_need_db(db), list(schemas) or None)
     for note in result.notes:
         click.echo(f"schemagen: cannot express: {note}", err=True)

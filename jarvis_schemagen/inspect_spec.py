@@ -61,6 +61,15 @@ _FATAL_LIMITS = {
     "aggregate": "aggregates are not supported by the spec",
     "window function": "window functions are not supported by the spec",
 }
+#: findings of limits.sql the model now carries, by the field that carries them
+_WRITTEN_LIMITS = {
+    "replica identity": lambda: _has(m.Table, "replica_identity"),
+    "publication": lambda: _has(m.Schema, "publications"),
+    "column collation": lambda: _has(m.Column, "collation"),
+    "trigger arguments": lambda: _has(m.Trigger, "arguments"),
+    "partitioned table": lambda: _has(m.Table, "partition_by"),
+    "partition": lambda: _has(m.Table, "partitions"),
+}
 _UNMODELLED_REASON = {
     "view": "views are not supported by the spec yet",
     "materialized view": "materialized views are not supported by the spec yet",
@@ -69,6 +78,64 @@ _UNMODELLED_REASON = {
     "type": "types (enum, composite, range) are not supported by the spec yet",
     "domain": "domains are not supported by the spec yet",
 }
+
+
+def _has(cls, name: str) -> bool:
+    """Whether the model has a field (constructs arrive in the model over time)."""
+    return name in getattr(cls, "__dataclass_fields__", {})
+
+
+#: what the spec can say that inspect writes, by model class; any other field of a kept object
+#: holding a value is something inspect cannot write yet, and the object is left out for it
+_WRITTEN = {
+    "Table": {"schema", "name", "columns", "constraints", "indexes", "policies", "triggers", "rls_enabled",
+              "rls_forced", "comment", "migration", "assumed", "replica_identity"},
+    "Column": {"name", "type", "nullable", "default", "identity", "generated", "comment", "migration", "assumed",
+               "collation"},
+    "Constraint": {"name", "kind", "columns", "expression", "ref_table", "ref_columns", "on_delete", "on_update",
+                   "deferrable", "comment", "migration", "assumed"},
+    "Index": {"name", "keys", "unique", "method", "where", "include", "comment", "migration", "assumed"},
+    "IndexKey": {"expression", "descending", "nulls", "is_column", "opclass"},
+    "Policy": {"name", "command", "roles", "permissive", "using", "with_check", "comment", "migration", "assumed"},
+    "Trigger": {"name", "function", "timing", "events", "for_each", "update_columns", "when", "comment",
+                "migration", "assumed", "enabled", "arguments"},
+    "Function": {"schema", "name", "arguments", "returns", "language", "body", "volatility", "security_definer",
+                 "strict", "config", "comment", "migration", "assumed"},
+    "Argument": {"name", "type", "default", "mode"},
+    "EnumType": {"schema", "name", "values", "comment", "migration", "assumed"},
+    "View": {"schema", "name", "query", "materialized", "security_invoker", "security_barrier", "comment",
+             "migration", "assumed"},
+}
+#: Schema collections inspect writes (the others' objects in the chosen schemas are left out, named)
+_WRITTEN_COLLECTIONS = {"migrations", "roles", "namespaces", "extensions", "tables", "functions", "grants",
+                        "default_privileges", "types", "views", "publications"}
+#: publications the platform creates (Supabase Realtime's): assumed
+PLATFORM_PUBLICATIONS = frozenset({"supabase_realtime"})
+
+
+def _unwritten(obj) -> str | None:
+    """The first field of ``obj`` (or of an object nested in it) holding a value inspect cannot write."""
+    from dataclasses import MISSING, fields, is_dataclass
+
+    known = _WRITTEN.get(type(obj).__name__)
+    if known is None:
+        return None
+    for f in fields(obj):
+        if not f.compare or f.name == "pos":
+            continue
+        value = getattr(obj, f.name)
+        if f.name not in known:
+            default = f.default if f.default is not MISSING else (
+                f.default_factory() if f.default_factory is not MISSING else MISSING)  # type: ignore[misc]
+            if value != default:
+                return f.name
+        elif isinstance(value, tuple):
+            for item in value:
+                if is_dataclass(item):
+                    inner = _unwritten(item)
+                    if inner:
+                        return f"{f.name}: {inner}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,14 +183,24 @@ def inspect_database(url: str, schemas: list[str] | tuple[str, ...] | None = Non
     return InspectResult(spec=spec, text=to_yaml(spec), notes=tuple(notes), schemas=catalog.schemas)
 
 
+def check_out_path(path, force: bool = False) -> None:
+    """Refuse an ``--out`` that exists (without ``force``) or is a directory, before any work is done."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; --out takes a file name")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+
+
 def write_spec(result: InspectResult, path, force: bool = False) -> None:
     """Write the spec's YAML to ``path`` (through a temporary file and a rename); an existing file is
     replaced only with ``force``."""
     from pathlib import Path
 
+    check_out_path(path, force)
     target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{target} exists; pass --force to replace it")
     try:
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(result.text, encoding="utf-8")
@@ -356,6 +433,8 @@ class _Builder:
             label = f"{schema}.{obj}"
             if what in ("procedure", "aggregate", "window function"):
                 self.omit(what, label, _FATAL_LIMITS[what], mention=label.split("(", 1)[0])
+            elif what in _WRITTEN_LIMITS and _WRITTEN_LIMITS[what]():
+                continue  # the model carries it now: written (or refused) with its object
             elif what in _FATAL_LIMITS:
                 self.omit("table", label, f"{_FATAL_LIMITS[what]} ({what}{': ' + detail if detail else ''})")
             elif what == "function options":
@@ -366,12 +445,26 @@ class _Builder:
             if len(fns) > 1 and fns[0].schema in self.user:
                 self.omit("function", name, f"{len(fns)} functions share this name (overloads); the spec "
                                             "declares one function per name")
+        for field_name in getattr(m.Schema, "__dataclass_fields__", {}):
+            if field_name in _WRITTEN_COLLECTIONS or field_name in ("source", "warnings"):
+                continue
+            for obj in getattr(self.cat.model, field_name, ()) or ():
+                schema = getattr(obj, "schema", None)
+                if schema in self.user and hasattr(obj, "name"):
+                    kind = type(obj).__name__.lower()
+                    self.omit(kind, f"{schema}.{obj.name}", f"inspect does not write {kind}s yet")
         for t in self.managed_tables:
             reason = self._table_problem(t)
+            if reason is None:
+                field_name = _unwritten(t)
+                reason = f"inspect does not write {field_name} yet" if field_name else None
             if reason:
                 self.omit("table", t.qualified_name, reason)
         for f in self.managed_functions:
             reason = self._function_problem(f)
+            if reason is None:
+                field_name = _unwritten(f)
+                reason = f"inspect does not write {field_name} yet" if field_name else None
             if reason:
                 self.omit("function", f.qualified_name, reason)
         for ty in self.managed_types:
@@ -382,6 +475,11 @@ class _Builder:
         for v in self.managed_views:
             if not (_valid_ident(v.schema) and _valid_ident(v.name)):
                 self.omit(v.kind, v.qualified_name, "its name is not a lower-case identifier the spec accepts")
+            elif _unwritten(v):
+                self.omit(v.kind, v.qualified_name, f"inspect does not write {_unwritten(v)} yet")
+        for ty in self.managed_types:
+            if _unwritten(ty):
+                self.omit("type", ty.qualified_name, f"inspect does not write {_unwritten(ty)} yet")
 
     def _table_problem(self, t: m.Table) -> str | None:
         if not (_valid_ident(t.schema) and _valid_ident(t.name)):
@@ -531,6 +629,8 @@ class _Builder:
                 self.dropped_nested[key] = f"its function {tr.function} is left out"
             elif not tr.enabled or not _valid_ident(tr.name):
                 self.dropped_nested[key] = "it is disabled or its name is not an identifier the spec accepts"
+            elif _unwritten(tr):
+                self.dropped_nested[key] = f"inspect does not write {_unwritten(tr)} yet"
             else:
                 triggers.append(tr)
         return policies, triggers
@@ -768,7 +868,22 @@ class _Builder:
             roles.append(m.Role(name=name, login=r.login, bypassrls=r.bypassrls,
                                 member_of=tuple(x for x in r.member_of if x in roles_used), assumed=True,
                                 pos=pos(f"role {name}")))
+        extra = {}
+        if _has(m.Schema, "publications"):
+            kept_names = {t.qualified_name for t in tables if not t.assumed}
+            publications = []
+            for p in getattr(self.cat.model, "publications", ()):
+                members = tuple(sorted(x for x in p.tables if x in kept_names))
+                if not members and p.name in PLATFORM_PUBLICATIONS:
+                    continue
+                if not members and not any(x.split(".", 1)[0] in self.user for x in p.tables):
+                    continue  # another app's publication
+                own = p.name not in PLATFORM_PUBLICATIONS
+                publications.append(replace(p, tables=members, migration=mig if own else None, assumed=not own,
+                                            pos=pos(f"publication {p.name}")))
+            extra["publications"] = tuple(publications)
         spec = m.Schema(
+            **extra,
             migrations=(m.Migration(MIGRATION_ID, MIGRATION_NAME),),
             roles=tuple(roles),
             namespaces=tuple(sorted(namespaces, key=lambda n: n.name)),
@@ -1030,6 +1145,8 @@ def _column(t: m.Table, c: m.Column, inline: dict[str, list[m.Constraint]]) -> o
         d["references"] = _references(fk, single=True)
     if "check" in kinds:
         d["check"] = kinds["check"].expression
+    if getattr(c, "collation", None):
+        d["collation"] = c.collation
     if c.comment is not None:
         d["comment"] = c.comment
     if list(d) == ["type"]:
@@ -1106,12 +1223,16 @@ def _nested_common(d: dict, o, table: m.Table) -> dict:
     return d
 
 
-def _table(t: m.Table, grants: list[m.Grant]) -> dict:
+def _table(t: m.Table, grants: list[m.Grant], publications: list[str] = ()) -> dict:
     d: dict = {"assumed": True} if t.assumed else {"migration": t.migration}
     if t.comment is not None:
         d["comment"] = t.comment
     if t.rls_enabled or t.rls_forced:
         d["rls"] = True if not t.rls_forced else _short({"enabled": t.rls_enabled, "forced": True})
+    if getattr(t, "replica_identity", None):
+        d["replica_identity"] = t.replica_identity
+    if publications:
+        d["publication"] = publications[0] if len(publications) == 1 else _FlowList(publications)
     inline, rest = _inline_constraints(t)
     d["columns"] = {c.name: _column(t, c, inline) for c in t.columns}
     if rest:
@@ -1151,6 +1272,8 @@ def _table(t: m.Table, grants: list[m.Grant]) -> dict:
             if tr.when is not None:
                 x["when"] = tr.when
             x["function"] = tr.function
+            if getattr(tr, "arguments", ()):
+                x["arguments"] = list(tr.arguments)
             d["triggers"][tr.name] = _short(_nested_common(x, tr, t))
     if grants:
         d["grants"] = _grant_items(grants)
@@ -1284,8 +1407,17 @@ def to_yaml(spec: m.Schema) -> str:
     if spec.functions:
         doc["functions"] = {f.qualified_name: _function(f, by_owner.get(("function", f.qualified_name), []))
                             for f in sorted(spec.functions, key=obj_order)}
+    publications = getattr(spec, "publications", ())
+    member_of: dict[str, list[str]] = {}
+    if publications:
+        doc["publications"] = {}
+        for p in publications:
+            doc["publications"][p.name] = _short({"assumed": True} if p.assumed else {"migration": p.migration})
+            for table in p.tables:
+                member_of.setdefault(table, []).append(p.name)
     if spec.tables:
-        doc["tables"] = {t.qualified_name: _table(t, by_owner.get(("table", t.qualified_name), []))
+        doc["tables"] = {t.qualified_name: _table(t, by_owner.get(("table", t.qualified_name), []),
+                                                  member_of.get(t.qualified_name, []))
                          for t in sorted(spec.tables, key=obj_order)}
     if spec.views:
         doc["views"] = {}

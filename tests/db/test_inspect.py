@@ -5,7 +5,7 @@ Every case goes through the full round trip of supabase_shape.round_trip."""
 from __future__ import annotations
 
 from click.testing import CliRunner
-from supabase_shape import round_trip, supabase_db, supabase_template  # noqa: F401
+from supabase_shape import CONSTRUCTS_2, round_trip, supabase_db, supabase_template  # noqa: F401
 
 from jarvis_schemagen import pg
 from jarvis_schemagen.cli import main
@@ -107,25 +107,41 @@ def test_what_the_spec_cannot_express_is_listed_and_left_out_with_its_dependents
         alter table public.kept replica identity full;
     """)
     result = round_trip(first, supabase_db, pg_server, tmp_path)
-    assert list(result.notes) == [
-        "table public.kept: replica identity full is not expressed in the spec",
-        "domain public.positive: domains are not supported by the spec yet (left out)",
-        "table public.audited: trigger arguments are not supported by the spec yet (trigger arguments: audited_touch) "
-        "(left out)",
-        "procedure public.cleanup(): procedures are not supported by the spec (left out)",
-        "table public.events: partitioned tables are not supported by the spec yet (partitioned table: RANGE (at)) "
-        "(left out)",
-        "function public.twice: 2 functions share this name (overloads); the spec declares one function per name "
-        "(left out)",
-        "table public.Shouty: its name is not a lower-case identifier the spec accepts (left out)",
-        "table public.counters: column id takes its default from a sequence (serial), not supported by the spec yet "
-        "(left out)",
+    common_tail = [
         "table public.guarded: it has column privileges, which the spec cannot declare yet (left out)",
         "table public.people: it uses public.positive, which is left out (left out)",
         "table public.posts: it uses public.people, which is left out (left out)",
         "view public.people_view: it uses public.people, which is left out (left out)",
     ]
-    assert [t.qualified_name for t in result.spec.tables if not t.assumed] == ["public.kept"]
+    if CONSTRUCTS_2:  # replica identity and trigger arguments are written; domains, partitioning not yet by inspect
+        expected = [
+            "procedure public.cleanup(): procedures are not supported by the spec (left out)",
+            "function public.twice: 2 functions share this name (overloads); the spec declares one function per name "
+            "(left out)",
+            "domain public.positive: inspect does not write domains yet (left out)",
+            "table public.Shouty: its name is not a lower-case identifier the spec accepts (left out)",
+            "table public.counters: column id takes its default from a sequence (serial), not supported by the spec "
+            "yet (left out)",
+            "table public.events: inspect does not write partition_by yet (left out)",
+        ] + common_tail
+    else:
+        expected = [
+            "table public.kept: replica identity full is not expressed in the spec",
+            "domain public.positive: domains are not supported by the spec yet (left out)",
+            "table public.audited: trigger arguments are not supported by the spec yet (trigger arguments: "
+            "audited_touch) (left out)",
+            "procedure public.cleanup(): procedures are not supported by the spec (left out)",
+            "table public.events: partitioned tables are not supported by the spec yet (partitioned table: RANGE (at)) "
+            "(left out)",
+            "function public.twice: 2 functions share this name (overloads); the spec declares one function per name "
+            "(left out)",
+            "table public.Shouty: its name is not a lower-case identifier the spec accepts (left out)",
+            "table public.counters: column id takes its default from a sequence (serial), not supported by the spec "
+            "yet (left out)",
+        ] + common_tail
+    assert list(result.notes) == expected
+    assert [t.qualified_name for t in result.spec.tables if not t.assumed] == (
+        ["public.audited", "public.kept"] if CONSTRUCTS_2 else ["public.kept"])
     assert [f.qualified_name for f in result.spec.functions] == ["public.touch"]
     assert [v.qualified_name for v in result.spec.views] == ["public.kept_view"]
 
@@ -190,15 +206,17 @@ def test_command_line(supabase_db, tmp_path):
     out = tmp_path / "schema.yaml"
     result = runner.invoke(main, ["inspect", "--db", url, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "schemagen: cannot express: domain public.d: domains are not supported by the spec yet (left out)" \
-        in result.stderr
+    reason = "inspect does not write domains yet" if CONSTRUCTS_2 else "domains are not supported by the spec yet"
+    assert f"schemagen: cannot express: domain public.d: {reason} (left out)" in result.stderr
     assert "1 tables, 0 views, 0 functions from schema(s) public; 1 object(s) left out" in result.stderr
     text = out.read_text(encoding="utf-8")
     assert '  public.t:\n    migration: "001"\n' in text
 
     again = runner.invoke(main, ["inspect", "--db", url, "--out", str(out)])
-    assert again.exit_code == 2
-    assert again.stderr.strip().splitlines()[-1] == f"schemagen: error: {out} exists; pass --force to replace it"
+    assert again.exit_code == 2  # refused before reading the database: the one line is the error
+    assert again.stderr == f"schemagen: error: {out} exists; pass --force to replace it\n"
+    forced = runner.invoke(main, ["inspect", "--db", url, "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and out.read_text(encoding="utf-8") == text
     to_stdout = runner.invoke(main, ["inspect", "--db", url, "--schema", "public"])
     assert to_stdout.exit_code == 0 and to_stdout.stdout == text
     missing = runner.invoke(main, ["inspect", "--db", url, "--schema", "nope"])
