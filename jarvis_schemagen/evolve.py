@@ -256,50 +256,52 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
     desired_list = list(desired_files.items())
     parallel = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
     with shadow.ShadowServer(shadow_url, timeout) as server, \
-            shadow.databases(server.url, 2 if parallel else 1, timeout) as urls, \
-            connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            shadow.databases(server.url, 2 if parallel else 1, timeout) as urls:
         t = time.perf_counter()
-        shadow.run_files(conn, [("the assumed objects", assumed)])
-        conn.commit()
+        with connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            shadow.run_files(conn, [("the assumed objects", assumed)])
+            conn.commit()
         if parallel:  # a second database cloned after the assumed objects (roles are cluster-wide)
             shadow.clone_database(server.url, urls[0], urls[1])
-            with ThreadPoolExecutor(1) as pool:
-                job = pool.submit(shadow.state_in, urls[1], desired_list, schemas, timeout)
-                base = shadow.state(conn, base_files, schemas)
-                got = job.result()
-            desired_raw = (got[0], got[2])
-        else:
-            if desired_raw is None:  # built and rolled back: DDL is transactional
-                got = shadow.state(conn, desired_list, schemas)
-                conn.rollback()
+        with connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            if parallel:
+                with ThreadPoolExecutor(1) as pool:
+                    job = pool.submit(shadow.state_in, urls[1], desired_list, schemas, timeout)
+                    base = shadow.state(conn, base_files, schemas)
+                    got = job.result()
                 desired_raw = (got[0], got[2])
-            base = shadow.state(conn, base_files, schemas)
-        stats["shadow_seconds"] = time.perf_counter() - t
-        if use_cache:  # a diff of the same spec then needs no shadow
-            d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
-        desired = annotate(desired_raw[0], schema)
-        scope = Scope.of(schema)
-        result = _compare(desired, scope, base, desired_raw)
-        changes = result.changes + result.unmanaged
-        if not changes:
-            evo = Evolution((), None, ())
-        else:
-            from .plan import plan
+            else:
+                if desired_raw is None:  # built and rolled back: DDL is transactional
+                    got = shadow.state(conn, desired_list, schemas)
+                    conn.rollback()
+                    desired_raw = (got[0], got[2])
+                base = shadow.state(conn, base_files, schemas)
+            stats["shadow_seconds"] = time.perf_counter() - t
+            if use_cache:  # a diff of the same spec then needs no shadow
+                d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
+            desired = annotate(desired_raw[0], schema)
+            scope = Scope.of(schema)
+            result = _compare(desired, scope, base, desired_raw)
+            changes = result.changes + result.unmanaged
+            if not changes:
+                evo = Evolution((), None, ())
+            else:
+                from .plan import plan
 
-            p = plan(changes, desired)
-            evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
-                            _access_text(base[0], desired_raw[0], schema))
-            t = time.perf_counter()
-            after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
-            left = _compare(desired, scope, after, desired_raw)
-            stats["verify_seconds"] = time.perf_counter() - t
-            remaining = left.changes + left.unmanaged
-            if remaining:
-                raise PlanDoesNotConverge(
-                    "the planned migration does not bring the released files to the spec; nothing was written. "
-                    "Still different after it: " + "; ".join(f"{c.action} {c.kind} {c.object}" for c in remaining[:10])
-                    + (" …" if len(remaining) > 10 else "") + ". This is a schemagen bug: please report it")
-        conn.rollback()
+                p = plan(changes, desired)
+                evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
+                                _access_text(base[0], desired_raw[0], schema))
+                t = time.perf_counter()
+                after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
+                left = _compare(desired, scope, after, desired_raw)
+                stats["verify_seconds"] = time.perf_counter() - t
+                remaining = left.changes + left.unmanaged
+                if remaining:
+                    raise PlanDoesNotConverge(
+                        "the planned migration does not bring the released files to the spec; nothing was written. "
+                        "Still different after it: " + "; ".join(f"{c.action} {c.kind} {c.object}" for c in remaining[:10])
+                        + (" …" if len(remaining) > 10 else "") + ". This is a schemagen bug: please report it")
+            conn.rollback()
     stats["evolve_seconds"] = time.perf_counter() - t0
     if use_cache:
         d.write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive),
