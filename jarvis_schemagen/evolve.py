@@ -37,7 +37,8 @@ from .release import (Entry, Lock, migration_files, read_lock, released_problems
 EVOLVE_CACHE_FORMAT = 1
 #: rendered SQL (characters) above which the two states are built in two databases at once:
 #: below it, creating the second database costs more than building the states one after the other
-PARALLEL_ABOVE = 200_000
+#: (and the desired state, built in one transaction to be rolled back, stays within the lock table)
+PARALLEL_ABOVE = 100_000
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -267,7 +268,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             if parallel:
                 with ThreadPoolExecutor(1) as pool:
                     job = pool.submit(shadow.state_in, urls[1], desired_list, schemas, timeout)
-                    base = shadow.state(conn, base_files, schemas)
+                    base = shadow.state(conn, base_files, schemas, commit=True)
                     got = job.result()
                 desired_raw = (got[0], got[2])
             else:
@@ -275,7 +276,7 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
                     got = shadow.state(conn, desired_list, schemas)
                     conn.rollback()
                     desired_raw = (got[0], got[2])
-                base = shadow.state(conn, base_files, schemas)
+                base = shadow.state(conn, base_files, schemas, commit=True)
             stats["shadow_seconds"] = time.perf_counter() - t
             if use_cache:  # a diff of the same spec then needs no shadow
                 d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
