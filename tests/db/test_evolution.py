@@ -536,7 +536,7 @@ def test_jarvis_widen_plan_type_becomes_006_and_converges(tmp_path, pg_server, t
         assert cur.rowcount == 1
 
 
-def test_large_specs_build_both_states_in_parallel_with_the_same_result(project, pg_server, monkeypatch, tmp_path):
+def test_large_specs_build_the_desired_state_in_a_database_of_its_own(project, pg_server, monkeypatch, tmp_path):
     from jarvis_schemagen import evolve
 
     spec, gen = project / "schema.yaml", project / "generated"
