@@ -12,7 +12,7 @@ The files of ``generated/`` come in three kinds:
 
 The *base* state is what the released and template files produce, applied in id order to a
 shadow database; the *desired* state is the spec normalised through a shadow database exactly
-as ``diff`` does. Both live on one shadow server (two databases, built in parallel). The
+as ``diff`` does. Both live on one shadow server (one database, or two for a big spec). The
 computed file is applied to the base database and the result compared again with the spec:
 a plan that does not converge is an error, never a file. Results are cached like ``diff``'s.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,9 +34,10 @@ from .release import (Entry, Lock, migration_files, read_lock, released_problems
                       write_lock)
 
 EVOLVE_CACHE_FORMAT = 1
-#: rendered SQL (characters) above which the two states are built in two databases at once:
-#: below it, creating the second database costs more than building the states one after the other
-PARALLEL_ABOVE = 200_000
+#: rendered SQL (characters) above which the desired state gets a database of its own, committed
+#: file by file; below it, it is built in the base database in one transaction and rolled back
+#: (cheaper than creating a database, and small enough for the server's lock table)
+PARALLEL_ABOVE = 100_000
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -254,52 +254,53 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
         if isinstance(entry, dict) and isinstance(entry.get("model"), m.Schema):
             desired_raw = (entry["model"], dict(entry["sequences"]))
     desired_list = list(desired_files.items())
-    parallel = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
+    two_databases = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
     with shadow.ShadowServer(shadow_url, timeout) as server, \
-            shadow.databases(server.url, 2 if parallel else 1, timeout) as urls, \
-            connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            shadow.databases(server.url, 2 if two_databases else 1, timeout) as urls:
         t = time.perf_counter()
-        shadow.run_files(conn, [("the assumed objects", assumed)])
-        conn.commit()
-        if parallel:  # a second database cloned after the assumed objects (roles are cluster-wide)
+        with connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            shadow.run_files(conn, [("the assumed objects", assumed)])
+            conn.commit()
+        if two_databases:  # cloned after the assumed objects (roles are cluster-wide)
             shadow.clone_database(server.url, urls[0], urls[1])
-            with ThreadPoolExecutor(1) as pool:
-                job = pool.submit(shadow.state_in, urls[1], desired_list, schemas, timeout)
-                base = shadow.state(conn, base_files, schemas)
-                got = job.result()
-            desired_raw = (got[0], got[2])
-        else:
-            if desired_raw is None:  # built and rolled back: DDL is transactional
-                got = shadow.state(conn, desired_list, schemas)
-                conn.rollback()
+        with connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:
+            if two_databases:
+                # one after the other: two big transactions at once overflow the server's lock table
+                got = shadow.state_in(urls[1], desired_list, schemas, timeout)
                 desired_raw = (got[0], got[2])
-            base = shadow.state(conn, base_files, schemas)
-        stats["shadow_seconds"] = time.perf_counter() - t
-        if use_cache:  # a diff of the same spec then needs no shadow
-            d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
-        desired = annotate(desired_raw[0], schema)
-        scope = Scope.of(schema)
-        result = _compare(desired, scope, base, desired_raw)
-        changes = result.changes + result.unmanaged
-        if not changes:
-            evo = Evolution((), None, ())
-        else:
-            from .plan import plan
+                base = shadow.state(conn, base_files, schemas, commit=True)
+            else:
+                if desired_raw is None:  # built and rolled back: DDL is transactional
+                    got = shadow.state(conn, desired_list, schemas)
+                    conn.rollback()
+                    desired_raw = (got[0], got[2])
+                base = shadow.state(conn, base_files, schemas, commit=True)
+            stats["shadow_seconds"] = time.perf_counter() - t
+            if use_cache:  # a diff of the same spec then needs no shadow
+                d.write(desired_path, {"model": desired_raw[0], "sequences": sorted(desired_raw[1].items())})
+            desired = annotate(desired_raw[0], schema)
+            scope = Scope.of(schema)
+            result = _compare(desired, scope, base, desired_raw)
+            changes = result.changes + result.unmanaged
+            if not changes:
+                evo = Evolution((), None, ())
+            else:
+                from .plan import plan
 
-            p = plan(changes, desired)
-            evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
-                            _access_text(base[0], desired_raw[0], schema))
-            t = time.perf_counter()
-            after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
-            left = _compare(desired, scope, after, desired_raw)
-            stats["verify_seconds"] = time.perf_counter() - t
-            remaining = left.changes + left.unmanaged
-            if remaining:
-                raise PlanDoesNotConverge(
-                    "the planned migration does not bring the released files to the spec; nothing was written. "
-                    "Still different after it: " + "; ".join(f"{c.action} {c.kind} {c.object}" for c in remaining[:10])
-                    + (" …" if len(remaining) > 10 else "") + ". This is a schemagen bug: please report it")
-        conn.rollback()
+                p = plan(changes, desired)
+                evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
+                                _access_text(base[0], desired_raw[0], schema))
+                t = time.perf_counter()
+                after = shadow.state(conn, [("the planned migration", evo.text)], schemas)
+                left = _compare(desired, scope, after, desired_raw)
+                stats["verify_seconds"] = time.perf_counter() - t
+                remaining = left.changes + left.unmanaged
+                if remaining:
+                    raise PlanDoesNotConverge(
+                        "the planned migration does not bring the released files to the spec; nothing was written. "
+                        "Still different after it: " + "; ".join(f"{c.action} {c.kind} {c.object}" for c in remaining[:10])
+                        + (" …" if len(remaining) > 10 else "") + ". This is a schemagen bug: please report it")
+            conn.rollback()
     stats["evolve_seconds"] = time.perf_counter() - t0
     if use_cache:
         d.write(path, {"changes": list(evo.changes), "text": evo.text, "destructive": list(evo.destructive),

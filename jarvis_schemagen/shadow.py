@@ -114,24 +114,30 @@ def clone_database(admin_url: str, source_url: str, target_url: str) -> None:
     create_database(admin_url, dbname(target_url), template=dbname(source_url))
 
 
-def run_files(conn, files: list[tuple[str, str]]) -> None:
-    """Run each file (one round trip each) in the connection's open transaction; ``reset all``
-    after each, so that one file's ``set local`` does not leak into the next."""
+def run_files(conn, files: list[tuple[str, str]], commit: bool = False) -> None:
+    """Run each file (one round trip each) on a non-autocommit connection. ``commit``: each file
+    commits on its own (locks do not pile up over a big schema); else all stay in the open
+    transaction (to be rolled back), with ``reset all`` after each so that one file's
+    ``set local`` does not leak into the next."""
     import psycopg
 
     for label, text in files:
         try:
             conn.execute(text)
-            conn.execute("reset all")
+            if commit:
+                conn.commit()
+            else:
+                conn.execute("reset all")
         except psycopg.Error as e:
             raise DatabaseError(f"{label} failed in the shadow database: {first_line(e)}") from None
 
 
-def state(conn, files: list[tuple[str, str]], schemas: list[str]) -> tuple[m.Schema, list, dict[str, str]]:
-    """Run ``files`` in the open transaction, then inspect: (model, unmodelled objects, sequences)."""
+def state(conn, files: list[tuple[str, str]], schemas: list[str], commit: bool = False
+          ) -> tuple[m.Schema, list, dict[str, str]]:
+    """Run ``files`` (see ``run_files``), then inspect: (model, unmodelled objects, sequences)."""
     from .introspect import inspect, inspect_extras
 
-    run_files(conn, files)
+    run_files(conn, files, commit)
     unmodelled, sequences = inspect_extras(conn, schemas)
     return inspect(conn, schemas), unmodelled, sequences
 
@@ -141,9 +147,7 @@ def state_in(url: str, files: list[tuple[str, str]], schemas: list[str], timeout
     from .pg import connect
 
     with connect(url, autocommit=False, connect_timeout=timeout) as conn:
-        result = state(conn, files, schemas)
-        conn.commit()
-        return result
+        return state(conn, files, schemas, commit=True)
 
 
 @contextmanager

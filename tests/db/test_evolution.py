@@ -534,3 +534,16 @@ def test_jarvis_widen_plan_type_becomes_006_and_converges(tmp_path, pg_server, t
         cur = conn.execute("update public.user_plans set plan_type = 'enterprise' "
                            "where user_id = '00000000-0000-0000-0000-0000000000e1'")  # the widened check takes it
         assert cur.rowcount == 1
+
+
+def test_large_specs_build_the_desired_state_in_a_database_of_its_own(project, pg_server, monkeypatch, tmp_path):
+    from jarvis_schemagen import evolve
+
+    spec, gen = project / "schema.yaml", project / "generated"
+    edit_spec(spec, lambda s: _set(_col(s, "balance"), default="10"))
+    kw = dict(shadow_url=pg_server.url, cache_dir=tmp_path / "cache")
+    r = api.render_to_dir(spec, gen, name="serial", use_cache=False, **kw)
+    serial = (gen / "003_serial.sql").read_text()
+    monkeypatch.setattr(evolve, "PARALLEL_ABOVE", 0)
+    r = api.render_to_dir(spec, gen, name="serial", use_cache=False, **kw)
+    assert r.ok and (gen / "003_serial.sql").read_text() == serial
