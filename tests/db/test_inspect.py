@@ -224,3 +224,22 @@ def test_command_line(supabase_db, tmp_path):
     masked = runner.invoke(main, ["inspect", "--db", pg.url_with_dbname(url, "no_such_db").replace(
         "postgresql://postgres@", "postgresql://postgres:s3cret@")])
     assert masked.exit_code == 2 and "s3cret" not in masked.output and "Traceback" not in masked.output
+
+
+def test_the_projects_own_schema_inspects_back_whole(supabase_db, pg_server, tmp_path):
+    """The Jarvis schema (schema.yaml) deployed on a Supabase-shaped database, then adopted as if it
+    were a stranger's: nothing left out, and the round trip holds."""
+    from dataclasses import replace
+
+    from jarvis_schemagen.api import assumed_objects_sql, load_default_spec, render_migrations
+
+    spec = load_default_spec()
+    # what the spec assumes beyond Supabase's shape (the app's conversations), keeping the platform's auth functions
+    beyond = replace(spec, functions=tuple(f for f in spec.functions if f.schema != "auth"))
+    first = supabase_db(assumed_objects_sql(beyond) + "\n".join(render_migrations(spec).values()))
+    result = round_trip(first, supabase_db, pg_server, tmp_path)
+    assert result.notes == ()
+    public = {t.qualified_name for t in spec.tables if t.schema == "public"}
+    assert {t.qualified_name for t in result.spec.tables if not t.assumed} == public
+    assert {f.qualified_name for f in result.spec.functions if not f.assumed} == {
+        f.qualified_name for f in spec.functions if f.schema == "public"}
