@@ -68,6 +68,7 @@ class Part:
     comments: tuple[tuple, ...]  # arguments of sql.comment_on: (kind, object, name, text)
     types: tuple[str, ...] = ()  # statements creating types or adding enum values, in order
     views: tuple[m.View, ...] = ()
+    data: tuple[m.DataStatement, ...] = ()  # last, in spec order: the objects they use exist by then
 
 
 def _fk_order(tables: list[m.Table]) -> list[m.Table]:
@@ -140,6 +141,7 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
                            tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id), part.views),
         types=_type_statements(part, migration_id),
         views=part.views,  # declaration order: a view may read an earlier one
+        data=part.data,
     )
 
 
