@@ -127,3 +127,13 @@ def test_marker_text_cannot_break_out_of_its_comment():
     assert "-- hazard: builds index i" in sql
     assert '-- drop table "users";--: writes' in sql  # the name's second line is a comment line too
     assert not any(line.startswith('drop table "users"') for line in sql.splitlines())
+
+
+def test_the_jarvis_files_ship_released_and_unchanged():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    lock = read_lock(root / "generated")
+    assert [e.filename for e in lock.released] == sorted(p.name for p in (root / "generated").glob("*.sql"))
+    assert len(lock.released) == 5 and lock.pending is None
+    assert released_problems(root / "generated", lock) == []
