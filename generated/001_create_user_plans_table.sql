@@ -12,7 +12,7 @@ create table if not exists "public"."user_plans" (
     "plan_type" text not null default 'free',
     "conversations_limit" integer default 5,
     "conversations_used" integer not null default 0,
-    "usage_period_start" timestamp with time zone not null default date_trunc('month', now()),
+    "usage_period_start" timestamp with time zone not null default date_trunc('month', now(), 'UTC'),
     "stripe_customer_id" text,
     "stripe_subscription_id" text,
     "stripe_price_id" text,
@@ -48,4 +48,4 @@ grant select on table "public"."user_plans" to "authenticated";
 -- Comments
 comment on table "public"."user_plans" is 'One row per user: plan, usage counter and Stripe billing state. Users may only read their own row; every write goes through service_role or SECURITY DEFINER functions, so a user can never raise their limit or reset their counter.';
 comment on column "public"."user_plans"."conversations_limit" is 'Conversations allowed per usage period; NULL means unlimited.';
-comment on column "public"."user_plans"."usage_period_start" is 'Start of the current usage period.';
+comment on column "public"."user_plans"."usage_period_start" is 'Start of the current usage period (a calendar month in UTC).';

@@ -13,15 +13,15 @@ stable
 set search_path = ''
 as $function$
 declare
-  v_caller text := coalesce(nullif(current_setting('role', true), 'none'), session_user);
+  v_role text := public.current_api_role();
 begin
-  if v_caller = 'service_role' then
+  if v_role is null or v_role = 'service_role' then
     return;
   end if;
-  if v_caller = 'authenticated' and p_user_id is not null and auth.uid() = p_user_id then
+  if v_role = 'authenticated' and p_user_id is not null and auth.uid() = p_user_id then
     return;
   end if;
-  raise exception 'role % may not act for user %', v_caller, p_user_id
+  raise exception 'role % may not act for user %', v_role, p_user_id
     using errcode = '42501';
 end;
 $function$;
@@ -114,6 +114,17 @@ begin
 end;
 $function$;
 
+-- Function public.current_api_role()
+create or replace function "public"."current_api_role"()
+returns text
+language sql
+stable
+set search_path = ''
+as $function$
+select case when r.name in ('anon', 'authenticated', 'service_role', 'authenticator') then r.name end
+  from (select coalesce(nullif(current_setting('role', true), 'none'), session_user::text) as name) as r
+$function$;
+
 -- Function public.handle_new_user()
 create or replace function "public"."handle_new_user"()
 returns trigger
@@ -142,6 +153,24 @@ declare
   v_id bigint;
 begin
   perform public.assert_caller_may_act_for(p_user_id);
+
+  if p_event_type is null or p_event_type not in ('conversation_start', 'conversation_end', 'limit_reached',
+                                                  'limit_warning', 'plan_changed', 'usage_reset') then
+    raise exception 'unknown event type: %', p_event_type using errcode = '22023';
+  end if;
+
+  if public.current_api_role() = 'authenticated' then
+    if p_event_type <> 'conversation_end' then
+      raise exception 'users may log only conversation_end events, not %', p_event_type
+        using errcode = '42501';
+    end if;
+    if p_conversation_id is not null and not exists (
+      select 1 from public.conversations as c where c.id = p_conversation_id and c.user_id = p_user_id
+    ) then
+      raise exception 'conversation % is not one of the user''s own', p_conversation_id
+        using errcode = '42501';
+    end if;
+  end if;
 
   insert into public.usage_events (user_id, event_type, event_data, conversation_id)
   values (p_user_id, p_event_type, coalesce(p_event_data, '{}'::jsonb), p_conversation_id)
@@ -184,12 +213,12 @@ begin
   with due as (
     select p.id, p.user_id, p.conversations_used
       from public.user_plans as p
-     where p.usage_period_start < date_trunc('month', now())
+     where p.usage_period_start < date_trunc('month', now(), 'UTC')
        for update
   ), reset as (
     update public.user_plans as p
        set conversations_used = 0,
-           usage_period_start = date_trunc('month', now())
+           usage_period_start = date_trunc('month', now(), 'UTC')
       from due
      where p.id = due.id
     returning due.user_id, due.conversations_used as previous_used
@@ -266,6 +295,7 @@ create or replace trigger "update_user_plans_updated_at"
 revoke execute on function "public"."update_updated_at_column"() from public, "anon", "authenticated";
 revoke execute on function "public"."plan_conversations_limit"(text) from public, "anon";
 grant execute on function "public"."plan_conversations_limit"(text) to "authenticated", "service_role";
+revoke execute on function "public"."current_api_role"() from public, "anon", "authenticated", "service_role";
 revoke execute on function "public"."assert_caller_may_act_for"(uuid) from public, "anon", "authenticated", "service_role";
 revoke execute on function "public"."check_conversation_limit"(uuid) from public, "anon";
 grant execute on function "public"."check_conversation_limit"(uuid) to "authenticated", "service_role";
@@ -280,12 +310,19 @@ grant execute on function "public"."set_user_plan"(uuid, text) to "service_role"
 revoke execute on function "public"."handle_new_user"() from public, "anon", "authenticated";
 
 -- Comments
-comment on function "public"."assert_caller_may_act_for"(uuid) is 'The caller rule, in one place: allowed for service_role, or for authenticated acting for itself (auth.uid() = p_user_id); anything else raises 42501. The caller''s role is read from the role setting (SET ROLE by the API), which SECURITY DEFINER does not change. Called only from the SECURITY DEFINER functions, so nobody else may execute it.';
-comment on function "public"."check_conversation_limit"(uuid) is 'Read-only usage check for the app. Caller rule: service_role, or authenticated acting for itself; anything else raises 42501. No plan row counts as free with 0 used.';
+comment on function "public"."assert_caller_may_act_for"(uuid) is 'The caller rule, in one place: allowed for service_role, for an admin session (no API role in effect: the SQL editor, pg_cron, migrations), or for authenticated acting for itself (auth.uid() = p_user_id); anything else (anon, authenticator, another user, no user) raises 42501. Called only from the SECURITY DEFINER functions, so nobody else may execute it.';
+comment on function "public"."check_conversation_limit"(uuid) is 'Read-only usage check for the app. Caller rule: service_role, an admin session, or authenticated acting for itself; anything else raises 42501. No plan row counts as free with 0 used.';
 comment on function "public"."consume_conversation"(uuid) is 'Starts a conversation if the plan allows it: one conditional UPDATE, so N concurrent callers with R conversations left succeed exactly min(N, R) times. Caller rule as check_conversation_limit. Creates the free plan row if missing.';
+comment on function "public"."current_api_role"() is 'The API role in effect for this session: anon, authenticated, service_role or authenticator (read from the role setting, which PostgREST sets with SET LOCAL ROLE and SECURITY DEFINER does not change; else the session user). NULL in an admin session: no API role in effect (postgres in the SQL editor, a pg_cron job, a migration).';
 comment on function "public"."handle_new_user"() is 'Trigger on auth.users; gives every new user the free plan (no error if a row exists).';
-comment on function "public"."log_usage_event"(uuid, text, jsonb, uuid) is 'Appends a usage event and returns its id. Caller rule as check_conversation_limit; an unknown event type fails the table''s check constraint (SQLSTATE 23514).';
+comment on function "public"."log_usage_event"(uuid, text, jsonb, uuid) is 'Appends a usage event and returns its id. Caller rule as check_conversation_limit. An unknown event type raises 22023 (the list here matches the table''s check constraint, which stays the backstop). An authenticated caller may log only conversation_end, for no conversation or one of its own: the billing events come from the server (service_role, admin sessions, the functions here); anything else raises 42501.';
 comment on function "public"."plan_conversations_limit"(text) is 'The plan catalog (free 5, starter 50, pro 500, business unlimited = NULL), kept in one place for set_user_plan and the no-plan-row default. Raises 22023 for an unknown plan.';
-comment on function "public"."reset_monthly_usage"() is 'Monthly reset (schedule it with pg_cron on the 1st). Resets every plan whose period started before this month and logs one usage_reset event with previous_used. Returns the number of plans reset; a second call in the same month returns 0.';
+comment on function "public"."reset_monthly_usage"() is 'Monthly reset (schedule it with pg_cron on the 1st). Months are calendar months in UTC, whatever the session''s TimeZone. Resets every plan whose period started before this month and logs one usage_reset event with previous_used. Returns the number of plans reset; a second call in the same month returns 0. service_role and admin sessions (pg_cron) only.';
 comment on function "public"."set_user_plan"(uuid, text) is 'For the Stripe webhook: upserts the user''s plan with the catalog''s limit and logs plan_changed {"from", "to"}. An unknown plan raises 22023. service_role only.';
 comment on function "public"."update_updated_at_column"() is 'Trigger function keeping updated_at current. Runs as the invoker; search_path pinned anyway.';
+
+-- Data: backfill_free_plans
+-- Users who signed up before 005 get the free plan too (handle_new_user covers the ones after). Idempotent: users who have a plan keep it.
+insert into public.user_plans (user_id)
+select u.id from auth.users as u
+on conflict (user_id) do nothing;

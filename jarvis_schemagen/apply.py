@@ -34,7 +34,13 @@ LOCK_KEY = int.from_bytes(hashlib.sha256(b"schemagen apply").digest()[:8], "big"
 
 
 class MigrationFailed(SchemagenError):
+    """A migration failed and was rolled back. ``applied``: (file, ms) committed earlier in the same run."""
+
     exit_code = 2
+
+    def __init__(self, message: str, applied=()):
+        super().__init__(message)
+        self.applied = list(applied)
 
 
 class PrerequisitesMissing(SchemagenError):
@@ -241,7 +247,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
                 except psycopg.Error:  # pragma: no cover - diagnosis is best effort
                     holders = None
             raise MigrationFailed(describe_failure(f, text, e, url, lock_timeout, statement_timeout,
-                                                    cur.completed, holders)) from None
+                                                    cur.completed, holders), applied=report.applied) from None
         finally:
             cur.close()
         report.applied.append((f, ms))

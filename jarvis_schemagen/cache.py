@@ -95,8 +95,7 @@ def cache_path(cache_dir, name: str) -> Path:
 def to_jsonable(obj) -> Any:
     """A model object as plain JSON data, tagged with its class (positions left out)."""
     if isinstance(obj, Scope):
-        return {"@": "Scope", "managed_schemas": sorted(obj.managed_schemas),
-                "acl_roles": [[on, name, sorted(roles)] for (on, name), roles in sorted(obj.acl_roles.items())]}
+        return {"@": "Scope", **obj.to_data()}
     if is_dataclass(obj) and not isinstance(obj, type):
         out = {"@": type(obj).__name__}
         for f in fields(obj):
@@ -114,8 +113,7 @@ def from_jsonable(data) -> Any:
     if isinstance(data, dict):
         tag = data["@"]
         if tag == "Scope":
-            return Scope(frozenset(data["managed_schemas"]),
-                         {(on, name): frozenset(roles) for on, name, roles in data["acl_roles"]})
+            return Scope.from_data(data)
         cls = _CACHE_CLASSES[tag]
         return cls(**{k: from_jsonable(v) for k, v in data.items() if k != "@"})
     if isinstance(data, list):
@@ -129,7 +127,7 @@ def _object_hook(d: dict) -> Any:
     if tag is None:
         return d
     if tag == "Scope":
-        return Scope(frozenset(d["managed_schemas"]), {(on, name): frozenset(r) for on, name, r in d["acl_roles"]})
+        return Scope.from_data(d)
     for k, v in d.items():
         if type(v) is list:
             d[k] = tuple(tuple(x) if type(x) is list else x for x in v)

@@ -31,21 +31,27 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SchemagenError as e:
-            _report_error(e)
+            _report_error(e, ctx.invoked_subcommand)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
 
 
-def _report_error(e: SchemagenError) -> None:
+#: what an invalid spec stopped, per command (validate and diff never write anything)
+_NOT_DONE = {"render": "; nothing was written", "apply": "; nothing was applied", "diff": "; nothing was compared",
+             "assumed-sql": "; nothing was printed"}
+
+
+def _report_error(e: SchemagenError, command: str | None = None) -> None:
     from .errors import SpecError
 
     if isinstance(e, SpecError) and e.problems:
         for p in e.problems:
             click.echo(str(p), err=True)
         n = len(e.problems)
-        click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec; nothing was written", err=True)
+        click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec{_NOT_DONE.get(command or '', '')}",
+                   err=True)
     else:
         click.echo(f"schemagen: error: {e}", err=True)
 
@@ -305,7 +311,7 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     """
     from pathlib import Path
 
-    from .apply import apply as run_apply
+    from .apply import MigrationFailed, apply as run_apply
 
     url = _need_db(db)
     spec_path = spec if (spec != "schema.yaml" or Path(spec).is_file()) else None
@@ -313,9 +319,17 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
         raise UsageError("--verify checks the database after applying; --dry-run applies nothing")
     if verify and spec_path is None:
         raise UsageError(f"--verify compares the database with the spec, and {spec} does not exist: pass --spec PATH")
-    report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
-                       lock_timeout=lock_timeout, statement_timeout=statement_timeout, wait_timeout=wait_timeout,
-                       on_event=lambda msg: click.echo(msg, err=True), shadow_url=shadow_db)
+    try:
+        report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
+                           lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                           wait_timeout=wait_timeout, on_event=lambda msg: click.echo(msg, err=True),
+                           shadow_url=shadow_db)
+    except MigrationFailed as e:  # what this run committed before the failure stays committed: say so
+        for f, ms in e.applied:
+            click.echo(f"applied {f.filename} ({ms} ms)")
+        if e.applied:
+            click.echo(f"{len(e.applied)} applied before the failure (committed); the failed file was rolled back")
+        raise
     if dry_run:
         for f in report.pending:
             click.echo(f"would apply {f.path}")
@@ -363,9 +377,16 @@ def status(db, directory, fmt) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
+        from datetime import datetime, timezone
+
+        width = max((len(f"{e.version}_{e.name}.sql") for e in report.entries), default=0)
         for e in report.entries:
-            when = f"  {e.applied_at[:19].replace('T', ' ')}  by {e.applied_by}" if e.applied_at else ""
-            click.echo(f"{e.state:<12} {e.version}_{e.name}.sql{when}")
+            name = f"{e.version}_{e.name}.sql"
+            if e.applied_at:  # aligned columns; times in UTC whatever the session's time zone
+                utc = datetime.fromisoformat(e.applied_at).astimezone(timezone.utc)
+                click.echo(f"{e.state:<12} {name:<{width}}  {utc:%Y-%m-%d %H:%M:%S} UTC  by {e.applied_by}")
+            else:
+                click.echo(f"{e.state:<12} {name}")
         click.echo(f"{report.database}: " + ", ".join(
             f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
     sys.exit(0 if report.ok else 1)

@@ -84,8 +84,11 @@ class Change:
 
 @dataclass(frozen=True)
 class Comparison:
-    changes: tuple[Change, ...]
+    changes: tuple[Change, ...]  # differences in what the spec manages: the fix brings them to the spec
     unmanaged: tuple[Change, ...]  # objects the spec never mentions; as changes, they are drops
+    # differences in what the spec only assumes (auth.users, roles, the app's conversations): never
+    # fixed by schemagen (on a hosted platform that is refused or harmful); fix the spec or the platform
+    unmet: tuple[Change, ...] = ()
 
 
 # ---------------------------------------------------------------- names
@@ -137,9 +140,12 @@ def managed(obj, table: m.Table | None = None) -> bool:
 
 
 def _carry(obj, source):
-    """``obj`` with the ownership flags of the spec object ``source`` (or unchanged when undeclared)."""
+    """``obj`` with the ownership flags of the spec object ``source`` (or unchanged when undeclared), and
+    for columns and constraints the attributes the spec wrote down (``declared``)."""
     if source is None:
         return obj
+    if hasattr(source, "declared"):
+        return replace(obj, migration=source.migration, assumed=source.assumed, declared=source.declared)
     return replace(obj, migration=source.migration, assumed=source.assumed)
 
 
@@ -211,6 +217,8 @@ class Scope:
 
     managed_schemas: frozenset[str]
     acl_roles: dict  # (on, name) -> roles mentioned by grants/revokes; functions by qualified name
+    # (on, name, role) that a migration's grant or revoke mentions (the others are assumed)
+    managed_grants: frozenset = frozenset()
 
     @classmethod
     def of(cls, spec: m.Schema) -> "Scope":
@@ -220,10 +228,24 @@ class Scope:
         schemas |= {t.schema for t in spec.types + spec.domains + spec.sequences if managed(t)}
         schemas |= {v.schema for v in spec.views if managed(v)}
         acl: dict[tuple[str, str], set[str]] = {}
+        owned: set[tuple[str, str, str]] = set()
         for g in spec.grants:
             name = g.object.split("(", 1)[0] if g.on == "function" else g.object
             acl.setdefault((g.on, name), set()).update(g.roles)
-        return cls(frozenset(schemas), {k: frozenset(v) for k, v in acl.items()})
+            if managed(g):
+                owned |= {(g.on, name, r) for r in g.roles}
+        return cls(frozenset(schemas), {k: frozenset(v) for k, v in acl.items()}, frozenset(owned))
+
+    def to_data(self) -> dict:
+        """Plain JSON data (for the cache); ``from_data`` reads it back."""
+        return {"managed_schemas": sorted(self.managed_schemas),
+                "acl_roles": [[on, name, sorted(roles)] for (on, name), roles in sorted(self.acl_roles.items())],
+                "managed_grants": sorted(self.managed_grants)}
+
+    @classmethod
+    def from_data(cls, d: dict) -> "Scope":
+        return cls(frozenset(d["managed_schemas"]), {(on, name): frozenset(r) for on, name, r in d["acl_roles"]},
+                   frozenset(tuple(x) for x in d["managed_grants"]))
 
 
 def spec_schemas(spec: m.Schema) -> list[str]:
@@ -303,6 +325,11 @@ class _Out:
     def __init__(self) -> None:
         self.changes: list[Change] = []
         self.unmanaged: list[Change] = []
+        self.unmet: list[Change] = []
+
+    def add(self, change: Change, assumed: bool) -> None:
+        """A difference in a managed object (fixable) or in an assumed one (an unmet assumption)."""
+        (self.unmet if assumed else self.changes).append(change)
 
     def comment(self, key: tuple[str, ...], before: str | None, after: str | None) -> None:
         if before == after:
@@ -348,7 +375,8 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
             reason = f"drops sequence {schema}.{name} and its current value" if kind == "sequence" else None
             out.unmanaged.append(_change(kind, key, "drop", kind, None, destructive=reason is not None, reason=reason))
     return Comparison(tuple(sorted(out.changes, key=Change.sort_key)),
-                      tuple(sorted(out.unmanaged, key=Change.sort_key)))
+                      tuple(sorted(out.unmanaged, key=Change.sort_key)),
+                      tuple(sorted(out.unmet, key=Change.sort_key)))
 
 
 def _compare_roles(declared: Iterable[m.Role], actual: m.Schema, out: _Out) -> None:
@@ -357,7 +385,7 @@ def _compare_roles(declared: Iterable[m.Role], actual: m.Schema, out: _Out) -> N
         a = roles.get(r.name)
         key = ("role", r.name)
         if a is None:
-            out.changes.append(_change("role", key, "add", None, r))
+            out.add(_change("role", key, "add", None, r), r.assumed)
             continue
         detail = []
         if a.bypassrls != r.bypassrls:
@@ -365,7 +393,7 @@ def _compare_roles(declared: Iterable[m.Role], actual: m.Schema, out: _Out) -> N
         if not set(r.member_of) <= set(a.member_of):
             detail.append("member_of")
         if detail:
-            out.changes.append(_change("role", key, "alter", a, r, detail))
+            out.add(_change("role", key, "alter", a, r, detail), r.assumed)
 
 
 def _compare_namespaces(desired: m.Schema, actual: m.Schema, out: _Out) -> None:
@@ -374,7 +402,7 @@ def _compare_namespaces(desired: m.Schema, actual: m.Schema, out: _Out) -> None:
         key = ("schema", n.name)
         a = have.get(n.name)
         if a is None:
-            out.changes.append(_change("schema", key, "add", None, n))
+            out.add(_change("schema", key, "add", None, n), not managed(n))
         elif managed(n):
             out.comment(key, a.comment, n.comment)
 
@@ -385,9 +413,9 @@ def _compare_extensions(desired: m.Schema, actual: m.Schema, scope: Scope, out: 
         key = ("extension", e.name)
         a = have.pop(e.name, None)
         if a is None:
-            out.changes.append(_change("extension", key, "add", None, e))
+            out.add(_change("extension", key, "add", None, e), not managed(e))
         elif e.schema and a.schema != e.schema:
-            out.changes.append(_change("extension", key, "alter", a, e, ("schema",)))
+            out.add(_change("extension", key, "alter", a, e, ("schema",)), not managed(e))
     for a in have.values():
         if a.schema in scope.managed_schemas:
             out.unmanaged.append(_change("extension", ("extension", a.name), "drop", a, None))
@@ -406,7 +434,7 @@ def _compare_types(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out)
         key = ("type", t.qualified_name)
         a = have.pop(t.qualified_name, None)
         if a is None:
-            out.changes.append(_change("type", key, "add", None, t))
+            out.add(_change("type", key, "add", None, t), not managed(t))
             if managed(t) and t.comment is not None:
                 out.comment(key, None, t.comment)
             continue
@@ -419,7 +447,7 @@ def _compare_types(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out)
             out.changes.append(_change("type", key, "alter", a, t, ("values",), not extension, reason))
         elif not own and not set(t.values) <= set(a.values):
             merged = replace(t, values=a.values + tuple(v for v in t.values if v not in a.values))
-            out.changes.append(_change("type", key, "alter", a, merged, ("values",)))
+            out.add(_change("type", key, "alter", a, merged, ("values",)), True)  # assumed: the platform's
         if own:
             out.comment(key, a.comment, t.comment)
     for a in have.values():
@@ -456,7 +484,7 @@ def _compare_named(desired, actual, scope: Scope, out: _Out, kind_of, risk=None)
             out.changes.append(_change(kind_of(a), (kind_of(a), a.qualified_name), "drop", a, None))
             a = None
         if a is None:
-            out.changes.append(_change(kind, key, "add", None, o))
+            out.add(_change(kind, key, "add", None, o), not managed(o))
             if managed(o) and o.comment is not None:
                 out.comment(key, None, o.comment)
             continue
@@ -484,7 +512,7 @@ def _compare_publications(desired: m.Schema, actual: m.Schema, scope: Scope, out
     for p in desired.publications:
         a = have.get(p.name)
         if a is None:
-            out.changes.append(_change("publication", ("publication", p.name), "add", None, p))
+            out.add(_change("publication", ("publication", p.name), "add", None, p), not managed(p))
             continue
         for t in p.tables:
             if t not in a.tables:
@@ -500,7 +528,7 @@ def _compare_tables(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out
     for t in desired.tables:
         a = have.pop(t.qualified_name, None)
         if a is None:
-            out.changes.append(_change("table", ("table", t.qualified_name), "add", None, t))
+            out.add(_change("table", ("table", t.qualified_name), "add", None, t), not managed(t))
             continue
         _compare_table(t, a, scope, out, enums)
     for a in have.values():
@@ -518,8 +546,8 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
                   if x != y]
         after = t if own else replace(t, rls_enabled=t.rls_enabled or a.rls_enabled,
                                       rls_forced=t.rls_forced or a.rls_forced)
-        out.changes.append(_change("rls", ("rls", name), "alter", Rls(a.rls_enabled, a.rls_forced),
-                                   Rls(after.rls_enabled, after.rls_forced), detail))
+        out.add(_change("rls", ("rls", name), "alter", Rls(a.rls_enabled, a.rls_forced),
+                        Rls(after.rls_enabled, after.rls_forced), detail), not own)
     if own:
         out.comment(("table", name), a.comment, t.comment)
     if own and t.partition_by != a.partition_by:
@@ -537,25 +565,27 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
             out.changes.append(_change("partition", ("partition", name, x.name), "drop", x, None, (), True,
                                        f"drops partition {x.name} and its rows"))
     if t.replica_identity != a.replica_identity and (own or t.replica_identity is not None):
-        out.changes.append(_change("replica identity", ("replica identity", name), "alter", a.replica_identity,
-                                   t.replica_identity, ("replica_identity",)))
+        out.add(_change("replica identity", ("replica identity", name), "alter", a.replica_identity,
+                        t.replica_identity, ("replica_identity",)), not own)
     for kind, attr in _NESTED:
         mine = {o.name: o for o in getattr(t, attr)}
         theirs = {o.name: o for o in getattr(a, attr)}
+        if kind == "constraint":
+            _match_assumed_constraints(t, mine, theirs)
         for oname, o in mine.items():
             key = (kind, name, oname)
             x = theirs.get(oname)
             if x is None:
-                out.changes.append(_change(kind, key, "add", None, o))
+                out.add(_change(kind, key, "add", None, o), not managed(o, t))
                 if managed(o, t) and o.comment is not None:
                     out.comment(key, None, o.comment)
                 continue
-            detail = differing_fields(o, x)
+            detail = differing_fields(o, x, None if managed(o, t) else declared_fields(o))
             if detail:
                 destructive, reason = False, None
                 if kind == "column":
                     destructive, reason = _column_change_risk(name, o, x, detail, enums)
-                out.changes.append(_change(kind, key, "alter", x, o, detail, destructive, reason))
+                out.add(_change(kind, key, "alter", x, o, detail, destructive, reason), not managed(o, t))
             if managed(o, t):
                 out.comment(key, x.comment, o.comment)
         for oname, x in theirs.items():
@@ -569,6 +599,39 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
                 out.changes.append(change)
             elif t.schema in scope.managed_schemas:
                 out.unmanaged.append(change)
+
+
+#: what an assumed object is compared on, whatever the spec wrote: a column's type, a constraint's shape
+_ALWAYS_COMPARED = {m.Column: ("type",), m.Constraint: ("kind", "columns", "expression", "ref_table", "ref_columns")}
+
+
+def declared_fields(o) -> tuple[str, ...] | None:
+    """The fields compared on an assumed object: only what the spec declares (None: all of them).
+
+    An assumed column is compared on its type and the attributes the spec writes down (an
+    undeclared default on ``auth.users.id`` is the platform's business); an assumed constraint on
+    its shape and the actions the spec writes down (``on_delete`` ...)."""
+    declared = getattr(o, "declared", None)
+    always = _ALWAYS_COMPARED.get(type(o))
+    if declared is None or always is None:
+        return None
+    return always + tuple(declared)
+
+
+def _shape(c: m.Constraint) -> tuple:
+    return (c.kind, c.columns, c.expression, c.ref_table, c.ref_columns)
+
+
+def _match_assumed_constraints(t: m.Table, mine: dict, theirs: dict) -> None:
+    """An assumed constraint the database has under another name (every app names its own foreign keys):
+    found by its shape, it is renamed in ``theirs`` to the spec's name, so it is neither missing nor extra."""
+    for oname, o in mine.items():
+        if oname in theirs or managed(o, t):
+            continue
+        match = next((x for x in theirs.values() if x.name not in mine and _shape(x) == _shape(o)), None)
+        if match is not None:
+            del theirs[match.name]
+            theirs[oname] = replace(match, name=oname)
 
 
 def _column_change_risk(table: str, want: m.Column, have: m.Column, detail: tuple[str, ...],
@@ -588,12 +651,12 @@ def _compare_functions(desired: m.Schema, actual: m.Schema, scope: Scope, out: _
         key = ("function", f.signature)
         a = have.pop(f.signature, None)
         if a is None:
-            out.changes.append(_change("function", key, "add", None, f))
+            out.add(_change("function", key, "add", None, f), not managed(f))
             continue
         own = managed(f)
         detail = differing_fields(f, a, None if own else ("returns",))
         if detail:
-            out.changes.append(_change("function", key, "alter", a, f, detail))
+            out.add(_change("function", key, "alter", a, f, detail), not own)
         if own:
             out.comment(key, a.comment, f.comment)
     for a in have.values():
@@ -644,7 +707,9 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, 
             action = "add" if not hp else "drop" if not wp else "alter"
             before = m.Grant(on=on, object=obj, privileges=tuple(sorted(hp)), roles=(role,)) if hp else None
             after = m.Grant(on=on, object=obj, privileges=tuple(sorted(wp)), roles=(role,)) if wp else None
-            out.changes.append(_change("grant", ("grant", on, obj, role), action, before, after, ("privileges",)))
+            # on an assumed object, only what a migration grants or revokes is the spec's to fix
+            assumed = not own and (on, scope_name, role) not in scope.managed_grants
+            out.add(_change("grant", ("grant", on, obj, role), action, before, after, ("privileges",)), assumed)
 
 
 def _compare_owners(desired: m.Schema, actual: m.Schema, api_roles: set[str], out: _Out) -> None:
@@ -657,4 +722,4 @@ def _compare_owners(desired: m.Schema, actual: m.Schema, api_roles: set[str], ou
     pairs += [("function", f.signature, f, functions.get(f.signature)) for f in desired.functions]
     for on, name, want, have in pairs:
         if have is not None and have.owner in api_roles and have.owner != want.owner:
-            out.changes.append(_change("owner", ("owner", on, name), "alter", have.owner, want.owner, ("owner",)))
+            out.add(_change("owner", ("owner", on, name), "alter", have.owner, want.owner, ("owner",)), not managed(want))

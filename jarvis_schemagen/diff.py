@@ -56,7 +56,8 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
     stats["total_seconds"] = time.perf_counter() - t0
     return DiffReport(database=mask_url(target_url), spec=str(spec_path), changes=result.changes,
                       unmanaged=result.unmanaged, strict=strict, warnings=warnings, stats=stats,
-                      desired=desired.model, access=access_changes, access_roles=drift_roles(desired.model))
+                      desired=desired.model, access=access_changes, access_roles=drift_roles(desired.model),
+                      unmet=result.unmet)
 
 
 def _read_spec(spec_path) -> bytes:

@@ -102,6 +102,9 @@ class Column:
     # declared as serial/bigserial/smallserial (spec only: PostgreSQL stores the integer type, a
     # nextval() default and an owned sequence, which is what introspection finds)
     serial: bool = field(default=False, compare=False)
+    # the attributes the spec wrote down (``type`` always; ``nullable``, ``default``, ...): on an
+    # assumed column only these are compared. None (built without a spec): all of them
+    declared: tuple[str, ...] | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
 
 
@@ -119,6 +122,9 @@ class Constraint:
     comment: str | None = None
     migration: str | None = None
     assumed: bool = False
+    # the optional attributes the spec wrote down (``on_delete``, ``on_update``, ``deferrable``): on
+    # an assumed constraint only these are compared besides its shape. None: all of them
+    declared: tuple[str, ...] | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
 
 
@@ -417,6 +423,18 @@ class DefaultPrivilege:
 
 
 @dataclass(frozen=True)
+class DataStatement:
+    """SQL run at the end of a migration to change data, not schema (a backfill). Written by the
+    spec's author and idempotent like everything in a migration; ``diff`` does not look at data."""
+
+    name: str
+    sql: str
+    migration: str
+    comment: str | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
 class Schema:
     """The whole desired (or inspected) state."""
 
@@ -433,6 +451,7 @@ class Schema:
     publications: tuple[Publication, ...] = ()
     domains: tuple[Domain, ...] = ()
     sequences: tuple[Sequence, ...] = ()
+    data: tuple[DataStatement, ...] = ()  # in file order
     source: str | None = field(default=None, compare=False)
     # problems that do not stop the work (validate/render print them on stderr)
     warnings: tuple = field(default=(), compare=False)
@@ -509,6 +528,7 @@ def restrict(schema: Schema, migration_id: str) -> Schema:
             replace(p, tables=tuple(t for t, mig in p.table_migrations if mig == migration_id))
             for p in schema.publications
             if effective_migration(p) == migration_id or any(mig == migration_id for _, mig in p.table_migrations)),
+        data=tuple(d for d in schema.data if d.migration == migration_id),
     )
 
 

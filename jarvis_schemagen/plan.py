@@ -55,6 +55,9 @@ class Statement:
 @dataclass(frozen=True)
 class Plan:
     statements: tuple[Statement, ...]
+    # changes that would alter what the spec only assumes (an assumed table's extras, under --strict):
+    # never planned; the platform's or the app's
+    left_alone: tuple[Change, ...] = ()
 
     @property
     def destructive(self) -> tuple[Statement, ...]:
@@ -64,7 +67,7 @@ class Plan:
         """The statements as one script: header comment, then (in a transaction) the statements."""
         lines = [sql.line_comment(header.rstrip("\r\n"))] if header else []
         if not self.statements:
-            lines.append("-- No drift: nothing to do.")
+            lines.append("-- Nothing to do.")
             return "\n".join(lines) + "\n"
         first = [s for s in self.statements if s.outside_transaction] if transaction else []
         if first:
@@ -142,6 +145,11 @@ def hazard_not_null(table: str, col: str) -> str:
     return (f"scans all of {table} under an ACCESS EXCLUSIVE lock to check {col}. Online: first add "
             f"`check ({col} is not null) not valid`, `validate constraint` it, then set not null (PostgreSQL 12+ "
             "uses the check and skips the scan)")
+
+
+def hazard_serial(table: str, col: str) -> str:
+    return (f"makes {table}.{col} an identity column: a brief ACCESS EXCLUSIVE lock on {table}; the new sequence "
+            "goes on from the old one's value, and the old sequence is dropped (anything else using it breaks)")
 
 
 def hazard_type(table: str) -> str:
@@ -316,6 +324,9 @@ class _Planner:
             return
         want: m.Column = c.after
         have: m.Column = c.before
+        # serial/bigserial -> identity: one statement that goes on from the old sequence (see sql.py)
+        serial = "identity" in c.detail and want.identity is not None and have.identity is None \
+            and (have.default or "").startswith("nextval(")
         if "generated" in c.detail and want.generated is not None:
             # a generation expression can only be set by recreating the column
             why = c.reason if c.destructive else None
@@ -325,7 +336,8 @@ class _Planner:
             return
         if "generated" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop expression"))
-        if "default" in c.detail and want.default is None or "type" in c.detail and have.default is not None:
+        if ("default" in c.detail and want.default is None or "type" in c.detail and have.default is not None) \
+                and not serial:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop default"))
         if "identity" in c.detail and want.identity is None:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop identity"))
@@ -338,7 +350,11 @@ class _Planner:
         if "nullable" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
-        if "identity" in c.detail and want.identity is not None:
+        if serial:
+            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity), hazard=hazard_serial(table, col))
+            self.new_sequence(table)
+            self.regrant_sequence(table, col)
+        elif "identity" in c.detail and want.identity is not None:
             if have.identity is None:
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "add identity", want.identity))
                 self.new_sequence(table)
@@ -346,6 +362,16 @@ class _Planner:
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "set generated", want.identity))
         if want.default is not None and ("default" in c.detail or "type" in c.detail):
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "set default", want.default))
+
+    def regrant_sequence(self, table: str, col: str) -> None:
+        """A serial column made identity has a new sequence: the spec's grants on it, all of them (the
+        compared ACL was the old sequence's, so its differences alone would not restore them)."""
+        t = self.table(table)
+        if t is None or not managed(t):
+            return
+        seq = f"{t.schema}.{t.name}_{col}_seq"
+        for role, privs in sorted(self.desired_acl("sequence", seq).items()):
+            self.emit(GRANTS, sql.grant("sequence", seq, sorted(privs), [role]), once=("regrant", seq, role))
 
     def new_sequence(self, table: str) -> None:
         """A new identity sequence starts with the server's default privileges: reset them (the
@@ -617,6 +643,32 @@ class _Planner:
         self.emit(COMMENTS, sql.comment_on(kind, target, name, c.after), once=("comment",) + c.key[1:])
 
 
+_NESTED_KINDS = {"column": "columns", "constraint": "constraints", "index": "indexes", "policy": "policies",
+                 "trigger": "triggers"}
+
+
+def touches_assumed(c: Change, desired: m.Schema | None) -> bool:
+    """Whether carrying out ``c`` would change an object the spec only assumes (``auth.users``, the app's
+    ``conversations``, roles, assumed schemas and functions). ``compare`` reports differences there as
+    unmet assumptions; this is the planner's own guard: it never writes DDL on them."""
+    if c.kind == "role":
+        return True
+    if c.kind in ("schema", "extension", "table", "function", "type", "view", "materialized view") \
+            and c.action in ("add", "alter"):
+        return not managed(c.after)
+    if desired is None:
+        return False
+    if c.kind in _NESTED_KINDS or c.kind == "rls":
+        t = desired.table(c.key[1])
+        if t is None:
+            return False
+        if c.kind == "rls":
+            return not managed(t)
+        own = next((o for o in getattr(t, _NESTED_KINDS[c.kind]) if o.name == c.key[2]), None)
+        return not managed(own, t) if own is not None else not managed(t)
+    return False
+
+
 def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     """The statements that apply ``changes`` (from ``compare``), in a safe global order.
 
@@ -632,6 +684,10 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
                 "replica identity": p.replica_identity, "publication": p.publication, "domain": p.domain,
                 "sequence": p.sequence, "partition": p.partition}
     handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
+    left_alone = []
     for c in changes:
+        if touches_assumed(c, desired):
+            left_alone.append(c)
+            continue
         handlers[c.kind](c)
-    return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))))
+    return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))), tuple(left_alone))

@@ -69,6 +69,7 @@ class Part:
     types: tuple[str, ...] = ()  # statements creating types or adding enum values, in order
     views: tuple[m.View, ...] = ()
     publications: tuple[str, ...] = ()  # statements creating publications and adding tables to them
+    data: tuple[m.DataStatement, ...] = ()  # last, in spec order: the objects they use exist by then
 
 
 def _fk_order(tables: list[m.Table]) -> list[m.Table]:
@@ -157,6 +158,7 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
         types=_type_statements(part, migration_id),
         views=part.views,  # declaration order: a view may read an earlier one
         publications=_publication_statements(part, migration_id),
+        data=part.data,
     )
 
 

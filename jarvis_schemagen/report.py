@@ -32,6 +32,8 @@ class DiffReport:
     desired: m.Schema | None = None  # the spec as PostgreSQL stores it, with ownership flags
     access: tuple[AccessChange, ...] = ()  # what the differences mean for each role (access.drift_changes)
     access_roles: tuple[str, ...] = ()  # the roles whose widened access is drift
+    # differences in what the spec assumes (auth.users, roles, the app's conversations): never fixed here
+    unmet: tuple[Change, ...] = ()
 
     @property
     def access_drift(self) -> tuple[AccessChange, ...]:
@@ -42,7 +44,8 @@ class DiffReport:
 
     @property
     def drift(self) -> bool:
-        return bool(self.changes) or bool(self.access_drift) or (self.strict and bool(self.unmanaged))
+        return bool(self.changes) or bool(self.unmet) or bool(self.access_drift) or \
+            (self.strict and bool(self.unmanaged))
 
     @property
     def exit_code(self) -> int:
@@ -64,7 +67,7 @@ class DiffReport:
 
 # ---------------------------------------------------------------- formats
 
-_OWNERSHIP = {"pos", "migration", "assumed"}
+_OWNERSHIP = {"pos", "migration", "assumed", "declared", "serial"}  # spec-side bookkeeping
 
 
 def _plain(value) -> Any:
@@ -86,19 +89,22 @@ def _side(c: Change, value) -> Any:
     return _plain(value)
 
 
+def _entry(c: Change) -> dict:
+    return {"kind": c.kind, "object": c.object, "action": c.action,
+            "before": _side(c, c.before), "after": _side(c, c.after),
+            "destructive": c.destructive, "detail": list(c.detail), "reason": c.reason}
+
+
 def to_json_data(report: DiffReport) -> dict:
-    """The documented JSON structure (version 1). See docs/diff.md."""
+    """The documented JSON structure (version 1; see the README's Drift section)."""
     return {
         "version": JSON_VERSION,
         "drift": report.drift,
         "strict": report.strict,
         "database": report.database,
         "spec": report.spec,
-        "changes": [{
-            "kind": c.kind, "object": c.object, "action": c.action,
-            "before": _side(c, c.before), "after": _side(c, c.after),
-            "destructive": c.destructive, "detail": list(c.detail), "reason": c.reason,
-        } for c in report.changes],
+        "changes": [_entry(c) for c in report.changes],
+        "unmet": [_entry(c) for c in report.unmet],
         "unmanaged": [{"kind": c.kind, "object": c.object} for c in report.unmanaged],
         "access": [dict(c.data(), drift=c in report.access_drift) for c in report.access],
         "warnings": list(report.warnings),
@@ -112,9 +118,16 @@ def format_json(report: DiffReport) -> str:
 def format_sql(report: DiffReport) -> str:
     header = (f"schemagen diff: statements that bring {report.database} to {report.spec}.\n"
               "Review before running: statements marked destructive can lose data.")
+    if report.unmet:
+        header += (f"\n{len(report.unmet)} unmet assumption(s) are not fixed here: schemagen never changes what the "
+                   "spec assumes (the platform's or the app's objects).\nFix the spec or the platform; until then "
+                   "statements that rely on them may fail.")
     if report.unmanaged and not report.strict:
         header += (f"\n{len(report.unmanaged)} unmanaged object(s) are left alone "
                    "(with --strict they are dropped).")
+    if report.plan.left_alone:
+        header += (f"\n{len(report.plan.left_alone)} unmanaged object(s) on assumed tables are left alone: "
+                   "declare them in the spec or remove them yourself.")
     return report.plan.sql(header)
 
 
@@ -218,8 +231,9 @@ def _painter(color: bool):
     return paint
 
 
-def change_lines(changes, paint) -> list[str]:
-    """Changes grouped by their object (table, function...), one headline each and what differs."""
+def change_lines(changes, paint, fix: bool = True) -> list[str]:
+    """Changes grouped by their object (table, function...), one headline each and what differs
+    (``fix``: mark the ones destructive to fix; unmet assumptions are never fixed)."""
     lines: list[str] = []
     group = None
     for c in changes:
@@ -229,7 +243,7 @@ def change_lines(changes, paint) -> list[str]:
             lines.append(paint(group, "bold"))
         sym = _SYMBOL[c.action]
         text = f"  {paint(sym, sym)} {_headline(c)}"
-        if c.destructive:
+        if c.destructive and fix:
             text += paint("  [destructive to fix]", "-")
         lines.append(text)
         lines += ["      " + d for d in _describe(c)]
@@ -246,19 +260,32 @@ def format_text(report: DiffReport, color: bool = False) -> str:
 
     lines: list[str] = []
     n = len(report.changes)
+    unmet = len(report.unmet)
+    counted = n + (len(report.unmanaged) if report.strict else 0)
+    wider = len(report.access_drift)
     if not report.drift:
         lines.append(f"No drift: {report.database} matches {report.spec}.")
-    else:
-        counted = n + (len(report.unmanaged) if report.strict else 0)
+    elif counted or wider:
         destructive = sum(1 for c in report.changes if c.destructive) + \
             (sum(1 for c in report.unmanaged if c.destructive) if report.strict else 0)
         extra = f", {destructive} of them destructive to fix" if destructive else ""
-        wider = len(report.access_drift)
         extra += f"; access wider than the spec in {wider} place{'s' if wider != 1 else ''}" if wider else ""
+        extra += f"; and {unmet} unmet assumption{'s' if unmet != 1 else ''}" if unmet else ""
         lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between {report.spec} and "
                            f"{report.database}{extra}.", "bold"))
+    else:
+        lines.append(paint(f"Unmet assumptions: {unmet} difference{'s' if unmet != 1 else ''} between what "
+                           f"{report.spec} assumes and {report.database}.", "bold"))
+    if n or unmet:
         lines.append(paint("  + missing from the database   - not in the spec   ~ differs", "dim"))
     lines += change_lines(report.changes, paint)
+    if report.unmet:
+        lines.append("")
+        lines.append(paint("Unmet assumptions: the spec assumes these exist as declared (the platform's or the "
+                           "app's objects).", "bold"))
+        lines.append("schemagen never changes them: fix the spec (declare what the database really has) or the "
+                     "platform.")
+        lines += ["  " + line if line else line for line in change_lines(report.unmet, paint, fix=False)]
     if report.unmanaged:
         lines.append("")
         note = "counted as drift (--strict)" if report.strict else "drift only with --strict"
@@ -275,11 +302,13 @@ def format_text(report: DiffReport, color: bool = False) -> str:
                 label = {"changed": "changed (may widen)"}.get(verdict, verdict)
                 lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}):")
                 lines += [f"    {paint(describe_change(c), style)}" for c in mine]
-    if report.drift:
+    if n or wider or report.strict and report.unmanaged:  # something for `--format sql` to fix
         lines.append("")
-        lines.append("To see the statements that fix this: schemagen diff --format sql"
-                     + (" (--strict also drops what the spec never mentions)" if report.unmanaged and not report.strict
-                        else ""))
+        if report.strict:
+            lines.append("To see the statements that fix this: schemagen diff --strict --format sql")
+        else:
+            lines.append("To see the statements that fix this: schemagen diff --format sql"
+                         + (" (--strict also drops what the spec never mentions)" if report.unmanaged else ""))
     return "\n".join(lines) + "\n"
 
 

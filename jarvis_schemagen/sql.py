@@ -441,6 +441,41 @@ def alter_column(table: Rel, column: str, change: str, value: str | None = None,
     return f"alter table {rel(table)} alter column {col} {clause};"
 
 
+def serial_to_identity(table: Rel, column: str, identity: str) -> str:
+    """A serial column (an integer whose default is ``nextval`` of a sequence) becomes an identity
+    column that goes on from where the old sequence was: the default goes, the old sequence is
+    dropped when the column owns it (so the identity sequence gets its name, as on a fresh
+    database), and the identity sequence is set to the old one's state. One statement: nothing
+    can take a value in between."""
+    t = quote_literal(rel(table))
+    c = quote_literal(_text(column, "column name"))
+    col = f"alter table {rel(table)} alter column {quote_ident(column)}"
+    body = (
+        "\ndeclare\n    v_seq pg_catalog.regclass;\n    v_owned boolean := false;\n    v_last bigint;\n"
+        "    v_called boolean;\nbegin\n"
+        "    select d.refobjid::pg_catalog.regclass into v_seq\n"
+        "      from pg_catalog.pg_attrdef as ad\n"
+        "      join pg_catalog.pg_attribute as a on a.attrelid = ad.adrelid and a.attnum = ad.adnum\n"
+        "      join pg_catalog.pg_depend as d on d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass\n"
+        "       and d.objid = ad.oid and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass\n"
+        "      join pg_catalog.pg_class as s on s.oid = d.refobjid and s.relkind = 'S'\n"
+        f"     where ad.adrelid = {t}::pg_catalog.regclass and a.attname = {c};\n"
+        "    if v_seq is not null then\n"
+        "        execute pg_catalog.format('select last_value, is_called from %s', v_seq) into v_last, v_called;\n"
+        f"        v_owned := pg_catalog.pg_get_serial_sequence({t}, {c}) is not null;\n"
+        "    end if;\n"
+        f"    {col} drop default;\n"
+        "    if v_owned then\n"
+        "        execute pg_catalog.format('drop sequence %s', v_seq);\n"
+        "    end if;\n"
+        f"    {col} add generated {keyword(identity, IDENTITY, 'identity')} as identity;\n"
+        "    if v_seq is not null then\n"
+        f"        perform pg_catalog.setval(pg_catalog.pg_get_serial_sequence({t}, {c})::pg_catalog.regclass, "
+        "v_last, v_called);\n"
+        "    end if;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
 def add_constraint(table: Rel, c: m.Constraint, *, idempotent: bool) -> str:
     """``alter table ... add constraint``; idempotent: inside a DO block that skips a constraint
     of that name already on the table (there is no ``add constraint if not exists``)."""

@@ -2,7 +2,10 @@
 
 The server is a throwaway cluster (jarvis_schemagen.pg.TempCluster) unless
 SCHEMAGEN_TEST_DATABASE_URL names an existing server (an admin URL that may create
-databases). If neither works the tests fail loudly: a database test never skips.
+databases and roles). If neither works the tests fail loudly: a database test never skips.
+On an existing server the session leaves it as it found it: every database a test creates is
+dropped, and so is every role that did not exist when the session started (the spec's assumed
+roles, the kitchen sink's, roles a test creates); tests give their own roles unique names.
 
 Fixtures:
   pg_server    session: ``.url`` (admin URL), ``.url_for(dbname)``, ``.major_version``
@@ -36,7 +39,9 @@ def pg_server():
             problem = f"{TEST_URL_ENV} is set but unusable: {e}"
         if problem:
             pytest.fail(problem, pytrace=False)
+        roles_before = _role_names(server.url)
         yield server
+        _drop_roles(server.url, _role_names(server.url) - roles_before)
         return
     try:
         cluster = pg.TempCluster().start()
@@ -47,6 +52,30 @@ def pg_server():
         pytest.fail(problem, pytrace=False)
     yield cluster
     cluster.stop()
+
+
+def _role_names(url: str) -> set[str]:
+    with pg.connect(url) as conn:
+        return {r[0] for r in conn.execute("select rolname from pg_catalog.pg_roles")}
+
+
+def _drop_roles(url: str, names: set[str]) -> None:
+    """Drop roles the session created (members first: drop role refuses nothing for memberships, but a
+    role granted to another is revoked with it). Their objects and privileges lived in the session's
+    databases, all dropped by now; ``drop owned`` clears what is left in the admin database."""
+    from psycopg import sql
+
+    left = []
+    with pg.connect(url) as conn:
+        for name in sorted(names):
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(name)))
+                    conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
+            except Exception as e:  # noqa: BLE001 - report every role left, fail once
+                left.append(f"{name}: {e}")
+    if left:
+        pytest.fail("roles created by the tests could not be dropped:\n" + "\n".join(left), pytrace=False)
 
 
 def _new_name(prefix: str) -> str:

@@ -331,7 +331,7 @@ class _Loader:
             return None
         handlers = {k: (lambda n: n) for k in (
             "version", "migrations", "roles", "schemas", "extensions", "types", "tables", "views", "functions",
-            "policies", "indexes", "triggers", "grants", "publications", "sequences")}
+            "policies", "indexes", "triggers", "grants", "publications", "sequences", "data")}
         top = _fields(ctx, root, "the spec", handlers)
         if top is None:
             return None
@@ -355,6 +355,7 @@ class _Loader:
             if kind in top:
                 self._detached(kind, top[kind])
         publications = self._publications(top.get("publications"))
+        data = self._data(top["data"]) if "data" in top else ()
         tables = tuple(self._finish_table(q) for q in self.tables if self.tables[q].get("ok"))
         return m.Schema(
             migrations=migrations,
@@ -370,6 +371,7 @@ class _Loader:
             publications=publications,
             domains=domains,
             sequences=sequences,
+            data=data,
             source=ctx.file,
             warnings=tuple(ctx.warnings),
         )
@@ -651,6 +653,29 @@ class _Loader:
             if "grants" in f:
                 self._grant_items(f["grants"], "table", v.qualified_name, mig, assumed)
             out.append(v)
+        return tuple(out)
+
+    def _data(self, node) -> tuple[m.DataStatement, ...]:
+        """``data: {backfill_plans: {migration: "005", sql: insert ... on conflict do nothing}}``, in file order."""
+        ctx, out = self.ctx, []
+        for name, knode, vnode in _mapping(ctx, node, "data") or []:
+            _ident(ctx, knode, name, "data statement name")
+            f = _fields(ctx, vnode, f"data {name}", {
+                "migration": self._migration_ref,
+                "comment": lambda n: _text(ctx, n, "comment"),
+                "sql": lambda n: _text(ctx, n, "sql"),
+            }, required=("migration", "sql"))
+            if f is None or not f.get("migration"):
+                continue
+            sql = (f.get("sql") or "").strip()
+            if not sql:
+                if "sql" in f:
+                    ctx.error(f["@sql"], f"data {name} needs `sql:` with at least one statement")
+                continue
+            if not sql.endswith(";"):
+                sql += ";"
+            out.append(m.DataStatement(name=name, sql=sql, migration=f["migration"], comment=f.get("comment"),
+                                       pos=ctx.pos(knode)))
         return tuple(out)
 
     # -- functions
@@ -962,10 +987,13 @@ class _Loader:
             if f.get("identity") and f.get("type") not in (None, "smallint", "integer", "bigint"):
                 ctx.error(f["@identity"], f"identity column {name} must be smallint, integer or bigint")
             nullable = not pk and not f.get("identity") and not serial and f.get("nullable", True) is not False
+            declared = ("type",) + tuple(k for k in ("nullable", "default", "identity", "generated", "comment")
+                                         if k in f or k == "nullable" and (pk or "identity" in f))
             t["columns"].append(m.Column(
                 name=name, type=f.get("type") or "?", nullable=nullable, default=f.get("default"),
                 identity=f.get("identity"), generated=f.get("generated"), comment=f.get("comment"),
-                migration=mig, assumed=col_assumed, serial=serial, collation=f.get("collation"), pos=pos))
+                migration=mig, assumed=col_assumed, declared=declared, serial=serial, collation=f.get("collation"),
+                pos=pos))
             common = dict(migration=mig, assumed=col_assumed, pos=pos)
             if pk:
                 t["constraints"].append(m.Constraint(name=f"{tname}_pkey", kind="primary_key", columns=(name,), **common))
@@ -1031,7 +1059,8 @@ class _Loader:
         return m.Constraint(
             name=f.get("name") or name, kind="foreign_key", columns=columns, ref_table=m.qualify(*q),
             ref_columns=tuple(f.get("columns") or ()), on_delete=f.get("on_delete"),
-            on_update=f.get("on_update"), deferrable=bool(f.get("deferrable")), pos=ctx.pos(node))
+            on_update=f.get("on_update"), deferrable=bool(f.get("deferrable")),
+            declared=tuple(k for k in ("on_delete", "on_update", "deferrable") if k in f), pos=ctx.pos(node))
 
     def _constraints(self, t: dict, node) -> None:
         ctx = self.ctx

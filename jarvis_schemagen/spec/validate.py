@@ -207,6 +207,8 @@ def validate(schema: m.Schema) -> list[Problem]:
             if tr.update_columns and "update" not in tr.events:
                 err(tr, f"trigger {tr.name}: `columns` only applies to update triggers")
 
+    _fk_cycles(schema, err)
+
     sigs = Counter(f.signature for f in schema.functions)
     for f in schema.functions:
         check_schema(f, f.schema, f"function {f.qualified_name}")
@@ -270,3 +272,38 @@ def validate(schema: m.Schema) -> list[Problem]:
         if e.schema:
             check_schema(e, e.schema, f"extension {e.name}")
     return problems
+
+
+def _fk_cycles(schema: m.Schema, err) -> None:
+    """Foreign keys forming a cycle between tables one migration creates: the file creates each table
+    with its keys, so one of them would reference a table that does not exist yet (render refuses too)."""
+    tables = {t.qualified_name: t for t in schema.tables}
+    edges: dict[str, list[tuple[str, m.Constraint]]] = {}
+    for t in schema.tables:
+        mig = m.effective_migration(t)
+        for c in t.constraints:
+            ref = tables.get(c.ref_table or "")
+            if (c.kind == "foreign_key" and ref is not None and ref is not t and m.effective_migration(c, t) == mig
+                    and m.effective_migration(ref) == mig):
+                edges.setdefault(t.qualified_name, []).append((ref.qualified_name, c))
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        path.append(name)
+        for ref, c in edges.get(name, ()):
+            if ref in path:
+                cycle = path[path.index(ref):] + [ref]
+                mig = m.effective_migration(tables[name])
+                where = "the assumed objects" if mig == m.ASSUMED else f"migration {mig}"
+                err(c, f"foreign keys form a cycle between tables created in {where} ({' -> '.join(cycle)}); "
+                       "declare one of the keys under `constraints:` with a later `migration:`")
+            elif ref not in done:
+                visit(ref)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(edges):
+        visit(name)

@@ -75,9 +75,43 @@ def new_user(conn: psycopg.Connection, email: str | None = None) -> uuid.UUID:
     return uid
 
 
-def new_conversation(conn: psycopg.Connection, user_id, title: str = "chat") -> uuid.UUID:
-    return conn.execute("insert into public.conversations (user_id, title) values (%s, %s) returning id",
-                        [user_id, title]).fetchone()[0]
+def new_conversation(conn: psycopg.Connection, user_id) -> uuid.UUID:
+    """A conversation with only the columns the contract assumes (a scratch database's conversations
+    has no defaults: the spec assumes none)."""
+    return conn.execute("insert into public.conversations (id, user_id, created_at, updated_at)"
+                        " values (gen_random_uuid(), %s, now(), now()) returning id", [user_id]).fetchone()[0]
+
+
+# What a real app's conversations typically has beyond the contract's assumptions: its own columns,
+# defaults, constraints and policies under its own names. The five files must work on top of it.
+APP_CONVERSATIONS = """
+alter table public.conversations add column if not exists title text not null default 'New chat';
+alter table public.conversations add column if not exists archived boolean not null default false;
+alter table public.conversations alter column id set default gen_random_uuid();
+alter table public.conversations alter column user_id set not null;
+alter table public.conversations alter column created_at set default now();
+alter table public.conversations alter column created_at set not null;
+alter table public.conversations alter column updated_at set default now();
+alter table public.conversations alter column updated_at set not null;
+alter table public.conversations drop constraint if exists conversations_user_id_fkey;
+alter table public.conversations add constraint conversations_owner_fk foreign key (user_id)
+  references auth.users (id) on delete cascade;
+create index if not exists conversations_title_idx on public.conversations (title);
+create policy "conversations: owners read" on public.conversations for select to authenticated
+  using ((select auth.uid()) = user_id);
+create policy "conversations: owners start" on public.conversations for insert to authenticated
+  with check ((select auth.uid()) = user_id);
+create policy "conversations: owners rename" on public.conversations for update to authenticated
+  using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);
+create policy "conversations: owners delete" on public.conversations for delete to authenticated
+  using ((select auth.uid()) = user_id);
+"""
+
+
+def make_app_conversations(conn: psycopg.Connection) -> None:
+    """Turn the scratch database's minimal conversations into a typical app's (see APP_CONVERSATIONS)."""
+    with conn.transaction():
+        conn.execute(APP_CONVERSATIONS)
 
 
 def plan(conn: psycopg.Connection, user_id) -> dict | None:

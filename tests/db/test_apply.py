@@ -53,9 +53,17 @@ def test_fresh_apply_then_status_then_noop(db):
     assert [v for v, _ in ledger(db)] == ["001", "002", "003", "004", "005"]
     assert scalar(db, "select to_regprocedure('public.consume_conversation(uuid)') is not null")
 
+    with pg.connect(db) as conn:  # whatever the server's or session's time zone: times in UTC
+        conn.execute("alter database {} set timezone = 'America/Los_Angeles'".format(conn.info.dbname))
     r = cli("status", "--db", db, "--dir", GENERATED)
     assert r.exit_code == 0, r.output
     assert r.output.count("applied ") >= 5 and ": 5 applied" in r.output
+    rows = [line for line in r.stdout.splitlines() if line.startswith("applied ")]
+    assert len(rows) == 5 and len({line.index(" UTC  by ") for line in rows}) == 1  # aligned columns
+    with pg.connect(db) as conn:
+        utc = conn.execute("select to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+                           " from schemagen.migrations where version = '001'").fetchone()[0]
+    assert re.search(rf"^applied +001_create_user_plans_table\.sql +{utc} UTC  by ", rows[0]), rows[0]
 
     with pg.connect(db) as conn:
         before = conn.execute("select version, checksum, applied_at from schemagen.migrations order by 1").fetchall()
@@ -123,6 +131,9 @@ def test_failed_migration_rolls_back_whole_and_rerun_continues(db, tmp_path):
     assert scalar(db, "select to_regclass('public.one') is not null")
     assert scalar(db, "select to_regclass('public.two') is null")  # created earlier in the failing file: gone
     assert scalar(db, "select to_regclass('public.three') is null")  # never reached
+    # what this run committed before the failure is reported on stdout, like a successful run's
+    assert r.stdout.startswith("applied 001_one.sql (") and "1 applied before the failure (committed)" in r.stdout
+    assert "002_two.sql" not in r.stdout
 
     bad.write_text("create table public.two (id int);\ninsert into public.two values (1);\n")
     r = cli("apply", "--db", db, "--dir", d)
@@ -219,10 +230,28 @@ def test_missing_prerequisites_are_listed_and_nothing_changes(empty_db):
 
 def test_missing_assumed_column_is_a_missing_prerequisite(db):
     with pg.connect(db) as conn:
-        conn.execute("alter table public.conversations drop column title")
+        conn.execute("alter table public.conversations drop column updated_at")
     r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
-    assert r.exit_code == 2 and "missing: column public.conversations.title" in r.output
+    assert r.exit_code == 2 and "missing: column public.conversations.updated_at" in r.output
     assert ledger(db) == []
+
+
+@pytest.mark.parametrize("app", ["typical", "minimal with other defaults"])
+def test_prerequisites_pass_on_any_apps_conversations_with_the_four_assumed_columns(db, app):
+    """Whatever else the app's conversations has (a title, other columns, its own policies, defaults and
+    constraint names), apply runs: the spec assumes only id, user_id, created_at, updated_at and RLS."""
+    from jarvis import APP_CONVERSATIONS
+
+    with pg.connect(db) as conn:
+        if app == "typical":
+            conn.execute(APP_CONVERSATIONS)
+        else:
+            conn.execute("alter table public.conversations alter column created_at set default clock_timestamp();"
+                         "alter table public.conversations alter column id set default gen_random_uuid();"
+                         "create policy \"own rows\" on public.conversations using (user_id = auth.uid())")
+    r = cli("apply", "--db", db, "--dir", GENERATED, "--spec", SPEC)
+    assert r.exit_code == 0, r.output
+    assert [row[0] for row in ledger(db)] == ["001", "002", "003", "004", "005"]
 
 
 def test_lock_timeout_is_reported_not_a_hang(db, tmp_path):
@@ -313,12 +342,13 @@ def test_database_errors_outside_a_migration_are_exit_2_without_traceback(db, tm
     from psycopg.conninfo import make_conninfo
 
     role = "schemagen_nocreate_" + os.urandom(4).hex()
+    password = os.urandom(12).hex()  # a server with password authentication asks for one
     with pg.connect(pg_server.url) as admin:
-        admin.execute(f"create role {role} login")
+        admin.execute(f"create role {role} login password '{password}'")
     try:
         with pg.connect(db) as conn:
             conn.execute(f"revoke create on database {conn.info.dbname} from public")
-        url = make_conninfo(db, user=role)
+        url = make_conninfo(db, user=role, password=password)
         d = tmp_path / "m"
         write(d, "001_one.sql", "select 1;\n")
         r = cli("apply", "--db", url, "--dir", d)  # may not create the ledger's schema

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from jarvis import (CATALOG, apply, as_anon, as_role, as_service, as_user, data_snapshot, events, jdb,  # noqa: F401
-                    jsonb, new_conversation, new_user, plan, raises_sqlstate, rpc)
+                    jsonb, make_app_conversations, new_conversation, new_user, plan, raises_sqlstate, rpc)
 
 CALLER_RULE_FUNCTIONS = ["check_conversation_limit", "consume_conversation", "log_usage_event"]
 SIGNATURES = {
@@ -271,7 +271,9 @@ def test_log_usage_event_returns_the_new_id_with_defaults(jdb):
     ann = new_user(jdb)
     with as_user(jdb, ann):
         first = rpc(jdb, "log_usage_event", p_user_id=ann, p_event_type="conversation_end")
+    with as_service(jdb):
         second = rpc(jdb, "log_usage_event", p_user_id=ann, p_event_type="limit_warning")
+    with as_user(jdb, ann):
         # the user reads their own events back through RLS
         mine = jdb.execute("select id, event_type, event_data, conversation_id from public.usage_events"
                            " order by id").fetchall()
@@ -313,22 +315,22 @@ def test_reset_monthly_usage_resets_last_months_plans_once(jdb):
     c = jdb
     last_month, long_ago, zero_last_month, this_month, unlimited_old = (new_user(c) for _ in range(5))
     c.execute("update public.user_plans set conversations_used = 4,"
-              " usage_period_start = date_trunc('month', now()) - interval '1 month' where user_id = %s", [last_month])
+              " usage_period_start = date_trunc('month', now(), 'UTC') - interval '1 month' where user_id = %s", [last_month])
     c.execute("update public.user_plans set conversations_used = 2,"
-              " usage_period_start = date_trunc('month', now()) - interval '3 months' where user_id = %s", [long_ago])
+              " usage_period_start = date_trunc('month', now(), 'UTC') - interval '3 months' where user_id = %s", [long_ago])
     c.execute("update public.user_plans set conversations_used = 0,"
-              " usage_period_start = date_trunc('month', now()) - interval '1 second' where user_id = %s",
+              " usage_period_start = date_trunc('month', now(), 'UTC') - interval '1 second' where user_id = %s",
               [zero_last_month])
     c.execute("update public.user_plans set conversations_used = 3 where user_id = %s", [this_month])
     set_usage(c, unlimited_old, 77, "business")
-    c.execute("update public.user_plans set usage_period_start = date_trunc('month', now()) - interval '1 month'"
+    c.execute("update public.user_plans set usage_period_start = date_trunc('month', now(), 'UTC') - interval '1 month'"
               " where user_id = %s", [unlimited_old])
     untouched = plan(c, this_month)
 
     with c.transaction():
         with as_service(c):
             assert rpc(c, "reset_monthly_usage") == 4
-        month_start = c.execute("select date_trunc('month', now())").fetchone()[0]
+        month_start = c.execute("select date_trunc('month', now(), 'UTC')").fetchone()[0]
 
     for user, previous in ((last_month, 4), (long_ago, 2), (zero_last_month, 0), (unlimited_old, 77)):
         row = plan(c, user)
@@ -347,7 +349,7 @@ def test_reset_monthly_usage_resets_last_months_plans_once(jdb):
 def test_reset_monthly_usage_is_service_role_only(jdb, who):
     ann = new_user(jdb)
     jdb.execute("update public.user_plans set conversations_used = 5,"
-                " usage_period_start = date_trunc('month', now()) - interval '1 month' where user_id = %s", [ann])
+                " usage_period_start = date_trunc('month', now(), 'UTC') - interval '1 month' where user_id = %s", [ann])
     before = data_snapshot(jdb)
     with raises_sqlstate("42501"):
         with (as_user(jdb, ann) if who == "authenticated" else as_anon(jdb)):
@@ -494,6 +496,7 @@ def test_consume_conversation_moves_the_plans_updated_at(jdb):
 
 
 def test_a_user_updating_their_conversation_moves_updated_at(jdb):
+    make_app_conversations(jdb)  # the app's own update policy and title column
     ann = new_user(jdb)
     conv = new_conversation(jdb, ann)
     created = jdb.execute("select created_at from public.conversations where id = %s", [conv]).fetchone()[0]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jarvis import (MIGRATIONS, apply, catalog_snapshot, data_snapshot, jdb, new_conversation,  # noqa: F401
-                    new_user, plan, rpc)
+from jarvis import (MIGRATIONS, apply, catalog_snapshot, data_snapshot, jdb, make_app_conversations,  # noqa: F401
+                    new_conversation, new_user, plan, rpc)
 
 
 @pytest.mark.parametrize("name", MIGRATIONS)
@@ -47,6 +47,7 @@ def test_rerunning_all_five_files_on_a_live_database_keeps_every_row(jdb):
 
 def test_002_leaves_existing_conversations_untouched_and_gives_them_empty_usage_metadata(db_conn):
     c = db_conn
+    make_app_conversations(c)  # an app's own columns, defaults and policies
     user = new_user(c)
     conv = c.execute("insert into public.conversations (user_id, title, created_at, updated_at)"
                      " values (%s, 'Before 002', '2024-03-01 10:00+00', '2024-03-02 11:00+00') returning id",

@@ -9,18 +9,19 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from jarvis import (JARVIS_TABLES, as_anon, as_role, as_service, as_user, jdb, new_conversation,  # noqa: F401
-                    new_user, plan, raises_sqlstate)
+from jarvis import (JARVIS_TABLES, as_anon, as_role, as_service, as_user, jdb, make_app_conversations,  # noqa: F401
+                    new_conversation, new_user, plan, raises_sqlstate)
 
 
 @pytest.fixture
 def two_users(jdb):
     """Ann and Bob, each with a plan row (from the auth trigger), a conversation, a usage row and an event."""
     c = jdb
+    make_app_conversations(c)  # the app's own policies on conversations (the spec assumes none)
     ns = SimpleNamespace(conn=c)
     for name in ("ann", "bob"):
         user = new_user(c)
-        conv = new_conversation(c, user, f"{name}'s chat")
+        conv = new_conversation(c, user)
         c.execute("insert into public.conversation_usage (conversation_id, user_id, provider, started_at)"
                   " values (%s, %s, 'openai', now())", [conv, user])
         c.execute("insert into public.usage_events (user_id, event_type, conversation_id)"

@@ -106,6 +106,31 @@ def fixed(run):
     return _fixed
 
 
+@pytest.fixture
+def unmet(run):
+    """Break an assumed object: the report lists an unmet assumption (exit 1), in its own text and JSON
+    section, and the SQL never touches it (``forbidden``: text that must not appear in the statements)."""
+
+    def _unmet(url: str, breaking_sql: str, kind: str, obj: str, action: str, forbidden: str):
+        execute(url, breaking_sql)
+        report = run(url)
+        assert report.drift and report.exit_code == 1
+        found = [c for c in report.unmet if c.kind == kind and c.object == obj and c.action == action]
+        assert found, f"no unmet {kind} {action} for {obj}:\n{format_text(report)}"
+        assert not any(c.object == obj for c in report.changes)
+        text = format_text(report)
+        assert "Unmet assumptions" in text and "fix the spec" in text and obj in text.split("Unmet assumptions")[-1]
+        data = json.loads(format_json(report))
+        assert any(e["kind"] == kind and e["object"] == obj for e in data["unmet"])
+        sql = format_sql(report)
+        statements = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+        assert forbidden not in statements, sql
+        assert "unmet assumption(s) are not fixed here" in sql
+        return found[0]
+
+    return _unmet
+
+
 # ---------------------------------------------------------------- no drift
 
 def test_no_drift_right_after_the_five_files(jdb, run):
@@ -232,8 +257,9 @@ def test_rls_flags(jdb, fixed, breaking, detail):
     assert change.detail == detail
 
 
-def test_rls_disabled_on_the_assumed_table_is_drift(jdb, fixed):
-    fixed(jdb, "alter table public.conversations disable row level security", "rls", "public.conversations")
+def test_rls_disabled_on_the_assumed_table_is_an_unmet_assumption(jdb, unmet):
+    unmet(jdb, "alter table public.conversations disable row level security", "rls", "public.conversations",
+          "alter", forbidden="row level security")
 
 
 def test_rls_forced_on_the_assumed_table_is_not_drift(jdb, run):
@@ -267,9 +293,12 @@ def test_policy_missing_and_extra(jdb, fixed):
           'policy anyone on public.usage_events', "drop")
 
 
-def test_policy_on_the_assumed_table_changed_is_drift(jdb, fixed):
-    fixed(jdb, 'alter policy "Users can view own conversations" on public.conversations using (true)', "policy",
-          'policy "Users can view own conversations" on public.conversations', "alter")
+def test_the_apps_own_policies_on_the_assumed_table_are_not_drift(jdb, run):
+    execute(jdb, 'create policy "Users can view own conversations" on public.conversations for select '
+                 'to authenticated using ((select auth.uid()) = user_id)')
+    report = run(jdb)
+    assert not report.drift and [c.object for c in report.unmanaged] == \
+        ['policy "Users can view own conversations" on public.conversations']
 
 
 # ---------------------------------------------------------------- functions
@@ -354,13 +383,17 @@ def test_extra_trigger_on_a_managed_table(jdb, fixed):
      "privileges on function public.set_user_plan(uuid, text) to public", "drop"),
     ("grant update (conversations_used) on public.user_plans to authenticated",
      "privileges on column public.user_plans.conversations_used to authenticated", "drop"),
-    ("revoke usage on schema public from anon", "privileges on schema public to anon", "add"),
     ("grant update on sequence public.usage_events_id_seq to anon",
      "privileges on sequence public.usage_events_id_seq to anon", "drop"),
 ], ids=["table-to-anon", "table-widened", "table-revoked", "function-to-anon", "function-to-public",
-        "column", "assumed-schema-usage", "identity-sequence-to-anon"])
+        "column", "identity-sequence-to-anon"])
 def test_grant_drift(jdb, fixed, breaking, obj, action):
     fixed(jdb, breaking, "grant", obj, action)
+
+
+def test_a_grant_the_spec_assumes_missing_is_an_unmet_assumption(jdb, unmet):
+    unmet(jdb, "revoke usage on schema public from anon", "grant", "privileges on schema public to anon", "add",
+          forbidden="grant usage")
 
 
 def test_grants_on_the_assumed_table_are_not_drift(jdb, run):
@@ -390,15 +423,38 @@ def test_missing_managed_table_is_recreated_with_its_privileges(jdb, fixed, run)
 
 # ---------------------------------------------------------------- assumed table and unmanaged objects
 
+SUPABASE_AUTH_USERS = """
+alter table auth.users alter column id set default gen_random_uuid();
+alter table auth.users add column instance_id uuid, add column aud varchar(255), add column role varchar(255),
+  add column encrypted_password varchar(255), add column email_confirmed_at timestamptz,
+  add column raw_app_meta_data jsonb, add column raw_user_meta_data jsonb, add column created_at timestamptz,
+  add column updated_at timestamptz, add column phone text default null;
+"""
+
+
+def test_an_apps_conversations_and_supabases_auth_users_differ_only_in_what_the_spec_does_not_declare(jdb, run):
+    """Other columns, defaults, not-null, a title, policies and foreign keys under the app's own names,
+    and auth.users as Supabase Auth creates it: no drift, and no statement to run."""
+    from jarvis import APP_CONVERSATIONS
+
+    execute(jdb, APP_CONVERSATIONS + SUPABASE_AUTH_USERS)
+    report = run(jdb)
+    assert report.changes == () and not report.drift and report.exit_code == 0, format_text(report)
+    assert "nothing to do" in format_sql(report).lower()
+    assert "public.conversations.title" in {c.object for c in report.unmanaged}
+    assert not any(c.object.startswith("auth.") for c in report.unmanaged)  # auth: not a schema the spec manages
+
+
 def test_extras_on_the_assumed_conversations_table_are_not_drift(jdb, run, fixed):
-    execute(jdb, "alter table public.conversations add column archived boolean;"
+    execute(jdb, "alter table public.conversations add column archived boolean, add column title text;"
                  "create index conversations_title_idx on public.conversations (title);"
                  "create policy \"Admins\" on public.conversations for all to service_role using (true);"
                  "alter table public.conversations add constraint conversations_title_check check (title <> '')")
     report = run(jdb)
     assert not report.drift and report.exit_code == 0
     names = {c.object for c in report.unmanaged}
-    assert names == {"public.conversations.archived", "index conversations_title_idx on public.conversations",
+    assert names == {"public.conversations.archived", "public.conversations.title",
+                     "index conversations_title_idx on public.conversations",
                      'policy "Admins" on public.conversations',
                      "constraint conversations_title_check on public.conversations"}
     text = format_text(report)
@@ -406,8 +462,8 @@ def test_extras_on_the_assumed_conversations_table_are_not_drift(jdb, run, fixed
     assert {e["object"] for e in json.loads(format_json(report))["unmanaged"]} == names
     strict = run(jdb, strict=True)
     assert strict.drift and strict.exit_code == 1
-    execute(jdb, format_sql(strict))
-    assert not run(jdb, strict=True).drift
+    sql = format_sql(strict)  # the app's objects: never dropped, even with --strict
+    assert "conversations" not in sql.split("begin;")[-1] and "5 unmanaged object(s) on assumed tables" in sql
 
 
 def test_unmanaged_objects_without_and_with_strict(jdb, run):
@@ -577,11 +633,16 @@ def test_a_function_owned_by_an_api_role_is_drift(jdb, fixed):
           "owner of function public.set_user_plan(uuid, text)", "alter")
 
 
-def test_another_deployer_owning_the_objects_is_not_drift(jdb, run):
-    execute(jdb, "do $$ begin create role schemagen_deployer; exception when duplicate_object then null; end $$;"
-                 "alter table public.user_plans owner to schemagen_deployer;"
-                 "alter function public.reset_monthly_usage() owner to schemagen_deployer")
-    assert not run(jdb).drift
+def test_another_deployer_owning_the_objects_is_not_drift(jdb, run, pg_server):
+    deployer = f"schemagen_deployer_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: unique, and dropped
+    execute(pg_server.url, f"create role {deployer}")
+    try:
+        execute(jdb, f"alter table public.user_plans owner to {deployer};"
+                     f"alter function public.reset_monthly_usage() owner to {deployer}")
+        assert not run(jdb).drift
+    finally:
+        execute(jdb, f"drop owned by {deployer}")
+        execute(pg_server.url, f"drop role {deployer}")
 
 
 def test_views_sequences_and_types_are_listed_as_unmanaged(jdb, run):
@@ -605,16 +666,20 @@ def test_views_sequences_and_types_are_listed_as_unmanaged(jdb, run):
 
 # ---------------------------------------------------------------- harder fixes
 
-def test_missing_assumed_table_is_recreated_keeping_the_servers_default_privileges(jdb, fixed):
-    fixed(jdb, "drop table public.conversations cascade", "table", "public.conversations", "add")
-    with psycopg.connect(jdb) as conn:
-        acl = conn.execute("select relacl::text from pg_class where oid = 'public.conversations'::regclass"
-                           ).fetchone()[0]
-    assert "authenticated=" in acl  # Supabase's defaults: the spec does not own this table's ACL
+def test_a_missing_assumed_table_is_an_unmet_assumption_never_created(jdb, unmet):
+    unmet(jdb, "drop table public.conversations cascade", "table", "public.conversations", "add",
+          forbidden='create table "public"."conversations"')
 
 
-def test_a_dropped_auth_function_and_everything_depending_on_it(jdb, fixed):
-    fixed(jdb, "drop function auth.uid() cascade", "function", "auth.uid()", "add")
+def test_an_assumed_column_of_another_type_is_an_unmet_assumption(jdb, unmet):
+    change = unmet(jdb, "alter table auth.users alter column email type text", "column", "auth.users.email", "alter",
+                   forbidden='"auth"."users"')
+    assert change.detail == ("type",)
+
+
+def test_a_dropped_auth_function_is_an_unmet_assumption_never_created(jdb, unmet):
+    unmet(jdb, "drop function auth.uid() cascade", "function", "auth.uid()", "add",
+          forbidden='function "auth"."uid"')
 
 
 def test_a_type_change_under_a_policy_and_a_foreign_key(jdb, fixed):
@@ -634,9 +699,9 @@ def test_a_renamed_column_is_a_missing_one_and_an_extra_one(jdb, run):
     assert "-- destructive: drops column public.user_plans.price_id" in format_sql(report)
 
 
-def test_a_role_that_bypasses_rls_is_drift(jdb, fixed, pg_server):
+def test_a_role_that_bypasses_rls_is_an_unmet_assumption(jdb, unmet, pg_server):
     try:
-        change = fixed(jdb, "alter role anon bypassrls", "role", "anon", "alter")
+        change = unmet(jdb, "alter role anon bypassrls", "role", "anon", "alter", forbidden="role")
         assert change.detail == ("bypassrls",)
     finally:  # roles are cluster-wide
         execute(pg_server.url, "alter role anon nobypassrls")
@@ -650,3 +715,49 @@ def test_no_drift_after_schemagen_apply_and_its_ledger_is_never_drift(db, run):
         assert conn.execute("select count(*) from schemagen.migrations").fetchone()[0] == 5
     report = run(db, strict=True)
     assert not report.drift and report.unmanaged == (), format_text(report)
+
+
+# ---------------------------------------------------------------- serial -> identity
+
+SERIAL_EVENTS = """
+alter table public.usage_events alter column id drop identity;
+create sequence public.usage_events_id_seq owned by public.usage_events.id;
+alter table public.usage_events alter column id set default nextval('public.usage_events_id_seq'::regclass);
+grant all on sequence public.usage_events_id_seq to anon, authenticated, service_role;
+"""
+
+
+def test_a_serial_column_becomes_identity_going_on_from_its_sequence_in_one_pass(jdb, run):
+    """usage_events.id as `bigserial` makes it (a database built before the spec said identity), with rows:
+    the fix goes on from the old sequence's value, drops it, restores the spec's grants on the new one,
+    is marked as a hazard, and converges in one pass."""
+    execute(jdb, SERIAL_EVENTS)
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        uid = conn.execute("insert into auth.users (id, email) values (gen_random_uuid(), 'a@b.c') returning id"
+                           ).fetchone()[0]
+        for _ in range(3):
+            conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')",
+                         [uid])
+        conn.execute("select setval('public.usage_events_id_seq', 41)")  # a gap, as after rollbacks
+    report = run(jdb)
+    change = next(c for c in report.changes if c.object == "public.usage_events.id")
+    assert change.kind == "column" and "identity" in change.detail and not change.destructive
+    sql = format_sql(report)
+    assert "-- hazard: makes public.usage_events.id an identity column" in sql
+    assert "pg_catalog.setval(" in sql and "drop sequence" in sql
+    execute(jdb, sql)
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        new_id = conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')"
+                              " returning id", [uid]).fetchone()[0]
+        assert new_id == 42  # went on from the old sequence: no duplicate key
+        assert conn.execute("select attidentity from pg_attribute where attrelid = 'public.usage_events'::regclass"
+                            " and attname = 'id'").fetchone()[0] == "a"
+        assert conn.execute("select pg_get_serial_sequence('public.usage_events', 'id')").fetchone()[0] == \
+            "public.usage_events_id_seq"
+        assert conn.execute("select count(*) from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace"
+                            ).fetchone()[0] == 1  # the old sequence is gone
+        assert conn.execute("select has_sequence_privilege('service_role', 'public.usage_events_id_seq', 'usage'),"
+                            " has_sequence_privilege('anon', 'public.usage_events_id_seq', 'usage')").fetchone() == \
+            (True, False)
+    after = run(jdb, strict=True)
+    assert not after.drift, format_text(after)

@@ -186,8 +186,10 @@ def test_declared_objects_of_an_assumed_table_are_compared():
     c = conversations()
     a = with_table(actual_from(d), replace(c, columns=(c.columns[0], replace(c.columns[1], type="numeric")),
                                            rls_enabled=False))
-    assert kinds(compare(d, a).changes) == [("rls", "alter", "public.conversations"),
-                                            ("column", "alter", "public.conversations.cost_cents")]
+    result = compare(d, a)
+    # RLS is assumed (an unmet assumption, never fixed); cost_cents is 002's (a fixable change)
+    assert kinds(result.unmet) == [("rls", "alter", "public.conversations")]
+    assert kinds(result.changes) == [("column", "alter", "public.conversations.cost_cents")]
 
 
 def test_comment_of_a_column_added_by_a_migration_to_an_assumed_table_is_compared():
@@ -231,10 +233,10 @@ def test_assumed_function_is_checked_for_existence_and_return_type_only():
     other_body = replace(uid, body="select 2", volatility="stable", assumed=False)
     assert compare(d, replace(actual_from(d), functions=(touch(), other_body))).changes == ()
     wrong = replace(uid, returns="text", assumed=False)
-    assert kinds(compare(d, replace(actual_from(d), functions=(touch(), wrong))).changes) == [
+    assert kinds(compare(d, replace(actual_from(d), functions=(touch(), wrong))).unmet) == [
         ("function", "alter", "auth.uid()")]
-    assert kinds(compare(d, replace(actual_from(d), functions=(touch(),))).changes) == [
-        ("function", "add", "auth.uid()")]
+    missing = compare(d, replace(actual_from(d), functions=(touch(),)))
+    assert kinds(missing.unmet) == [("function", "add", "auth.uid()")] and missing.changes == ()
 
 
 def test_function_signatures_name_argument_types():
@@ -288,8 +290,20 @@ def test_acl_of_an_assumed_table_is_compared_for_roles_the_spec_mentions_only():
     spec = replace(d, grants=tuple(spec_grants))
     a = replace(actual_from(d), grants=(grant("table", "public.conversations", "authenticated", "select"),
                                         grant("table", "public.conversations", "anon", "select")))
-    changes = compare(d, a, spec=spec).changes
-    assert kinds(changes) == [("grant", "drop", "privileges on table public.conversations to anon")]
+    result = compare(d, a, spec=spec)
+    assert kinds(result.unmet) == [("grant", "drop", "privileges on table public.conversations to anon")]
+    assert result.changes == ()
+
+
+def test_a_migrations_grant_on_an_assumed_table_is_the_specs_to_fix():
+    spec_grants = [m.Grant(on="table", object="public.conversations", privileges=("all",), roles=("anon",),
+                           action="revoke", migration="002")]
+    d = desired(grants=[])
+    spec = replace(d, grants=tuple(spec_grants))
+    a = replace(actual_from(d), grants=(grant("table", "public.conversations", "anon", "select"),))
+    result = compare(d, a, spec=spec)
+    assert kinds(result.changes) == [("grant", "drop", "privileges on table public.conversations to anon")]
+    assert result.unmet == ()
 
 
 # ---------------------------------------------------------------- roles, schemas, extensions, owners
@@ -299,8 +313,9 @@ def test_roles_bypassrls_and_membership():
                        m.Role("authenticator", member_of=("anon",))])
     a = replace(actual_from(d), roles=(m.Role("anon", bypassrls=True), m.Role("authenticator", login=True),
                                        m.Role("postgres", login=True, bypassrls=True)))
-    changes = compare(d, a).changes
-    assert [(c.kind, c.action, c.object, c.detail) for c in changes] == [
+    result = compare(d, a)
+    assert result.changes == ()  # roles are the platform's: never fixed, reported as unmet assumptions
+    assert [(c.kind, c.action, c.object, c.detail) for c in result.unmet] == [
         ("role", "alter", "anon", ("bypassrls",)), ("role", "alter", "authenticator", ("member_of",)),
         ("role", "add", "service_role", ())]
 
@@ -381,3 +396,74 @@ def test_identity_sequences_are_compared_with_their_table():
     assert kinds(changes) == [("grant", "drop", "privileges on sequence public.user_plans_n_seq to anon")]
     assert changes[0].group == "public.user_plans_n_seq"
     assert compare(d, a).changes == ()  # without the ownership, a sequence is not the table's
+
+
+# ---------------------------------------------------------------- assumed: only what the spec declares
+
+def _auth_users(id_col: m.Column, **kw) -> m.Table:
+    return replace(m.Table(schema="auth", name="users", assumed=True, columns=(id_col,),
+                           constraints=(m.Constraint("users_pkey", "primary_key", columns=("id",), assumed=True),)),
+                   **kw)
+
+
+@pytest.mark.parametrize("field,value", [("default", "gen_random_uuid()"), ("nullable", True),
+                                         ("identity", "by default"), ("comment", "Auth: Stores user login data")])
+def test_undeclared_attributes_of_an_assumed_column_are_not_compared(field, value):
+    declared = m.Column("id", "uuid", nullable=False, assumed=True, declared=("type",))
+    d = schema([_auth_users(declared)])
+    a = schema([_auth_users(replace(declared, assumed=False, declared=None, **{field: value}))])
+    assert compare(d, a).changes == ()
+
+
+def test_declared_attributes_and_the_type_of_an_assumed_column_are_compared():
+    declared = m.Column("id", "uuid", nullable=False, default="gen_random_uuid()", assumed=True,
+                        declared=("type", "default"))
+    d = schema([_auth_users(declared)])
+    changed = compare(d, schema([_auth_users(replace(declared, default=None, nullable=True))])).unmet
+    assert [(c.object, c.detail) for c in changed] == [("auth.users.id", ("default",))]
+    changed = compare(d, schema([_auth_users(replace(declared, type="text"))])).unmet
+    assert [(c.object, c.detail) for c in changed] == [("auth.users.id", ("type",))]
+
+
+def test_a_column_built_without_a_spec_compares_everything():
+    col = m.Column("id", "uuid", nullable=False, assumed=True)  # declared None
+    d = schema([_auth_users(col)])
+    assert [c.detail for c in compare(d, schema([_auth_users(replace(col, default="x()"))])).unmet] == \
+        [("default",)]
+
+
+FK = m.Constraint("conversations_user_id_fkey", "foreign_key", columns=("user_id",), ref_table="auth.users",
+                  ref_columns=("id",), on_delete="no action", assumed=True, declared=())
+
+
+def _conv_with(*constraints) -> m.Table:
+    return m.Table(schema="public", name="conversations", assumed=True,
+                   columns=(m.Column("user_id", "uuid", assumed=True, declared=("type",)),),
+                   constraints=tuple(constraints))
+
+
+def test_an_assumed_foreign_key_under_the_apps_own_name_and_actions_is_found_by_shape():
+    d = schema([_conv_with(FK)])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", on_delete="cascade", assumed=False,
+                                   declared=None))])
+    result = compare(d, a)
+    assert result.changes == () and result.unmanaged == ()
+
+
+def test_an_assumed_foreign_key_is_compared_on_the_actions_the_spec_declares():
+    d = schema([_conv_with(replace(FK, on_delete="cascade", declared=("on_delete",)))])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", on_delete="set null"))])
+    assert [(c.kind, c.action, c.detail) for c in compare(d, a).unmet] == [("constraint", "alter", ("on_delete",))]
+
+
+def test_an_assumed_foreign_key_to_another_table_is_missing():
+    d = schema([_conv_with(FK)])
+    a = schema([_conv_with(replace(FK, name="conversations_owner_fk", ref_table="public.profiles"))])
+    result = compare(d, a)
+    assert kinds(result.unmet) == [("constraint", "add", "constraint conversations_user_id_fkey on public.conversations")]
+
+
+def test_annotate_carries_what_the_spec_declared():
+    spec = schema([_auth_users(m.Column("id", "uuid", nullable=False, assumed=True, declared=("type",)))])
+    shadow = schema([_auth_users(m.Column("id", "uuid", nullable=False))])
+    assert annotate(shadow, spec).tables[0].columns[0].declared == ("type",)

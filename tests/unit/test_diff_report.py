@@ -35,7 +35,7 @@ def report(strict: bool = False) -> d.DiffReport:
 
 def test_json_structure_is_stable_and_documented():
     data = json.loads(d.format_json(report()))
-    assert list(data) == ["version", "drift", "strict", "database", "spec", "changes", "unmanaged", "access",
+    assert list(data) == ["version", "drift", "strict", "database", "spec", "changes", "unmet", "unmanaged", "access",
                           "warnings"]
     assert data["version"] == 1 and data["drift"] is True and data["strict"] is False
     for c in data["changes"]:
@@ -53,6 +53,8 @@ def test_json_structure_is_stable_and_documented():
     assert by_object["public.user_plans"]["after"] == {"enabled": True}
     hack = by_object["public.user_plans.hack"]
     assert hack["destructive"] is True and hack["reason"].startswith("drops column")
+    assert list(hack["before"]) == ["name", "type", "nullable", "default", "identity", "generated", "collation",
+                                   "comment"]
     assert data["unmanaged"] == [{"kind": "table", "object": "public.legacy"}]
     assert data["warnings"] == ["a warning"]
 
@@ -157,3 +159,50 @@ def test_spec_cache_key_follows_the_file_and_the_code(monkeypatch):
     assert key != cache.spec_cache_key("jarvis.yaml", b"x", 15, 15)  # the name is rendered into the SQL
     monkeypatch.setattr(cache, "_CODE_FINGERPRINT", ["another version of the tool"])
     assert key != cache.spec_cache_key("schema.yaml", b"x", 15, 15)
+
+
+def unmet_report(**kw) -> d.DiffReport:
+    """auth.users.id of another type and a missing role: what the spec assumes, not what it manages."""
+    users = m.Table("auth", "users", assumed=True,
+                    columns=(m.Column("id", "uuid", nullable=False, assumed=True, declared=("type",)),))
+    desired = m.Schema(tables=(users,), roles=(m.Role("service_role", bypassrls=True),))
+    actual = m.Schema(tables=(replace(users, assumed=False, columns=(m.Column("id", "text", nullable=False),)),))
+    result = compare(desired, actual)
+    return d.DiffReport(database="postgresql://app:***@db.example/app", spec="schema.yaml", changes=result.changes,
+                        unmanaged=result.unmanaged, unmet=result.unmet, desired=desired, **kw)
+
+
+def test_unmet_assumptions_have_their_own_section_exit_1_and_no_fix():
+    r = unmet_report()
+    assert r.changes == () and [c.object for c in r.unmet] == ["auth.users.id", "service_role"]
+    assert r.drift and r.exit_code == 1
+    text = d.format_text(r)
+    assert text.startswith("Unmet assumptions: 2 differences between what schema.yaml assumes and ")
+    assert "fix the spec (declare what the database really has) or the platform" in text
+    assert "    ~ column auth.users.id: differs\n        type: database text; spec uuid" in text
+    assert "format sql" not in text  # nothing for schemagen to fix
+    data = json.loads(d.format_json(r))
+    assert data["drift"] is True and data["changes"] == []
+    assert [(e["kind"], e["object"], e["action"]) for e in data["unmet"]] == [
+        ("column", "auth.users.id", "alter"), ("role", "service_role", "add")]
+    sql = d.format_sql(r)
+    assert "2 unmet assumption(s) are not fixed here" in sql and "Fix the spec or the platform" in sql
+    assert "alter table" not in sql and "create role" not in sql and "nothing to do" in sql.lower()
+
+
+def test_unmanaged_extras_of_an_assumed_table_are_never_dropped_even_with_strict():
+    conv = m.Table("public", "conversations", assumed=True, columns=(m.Column("id", "uuid", assumed=True),))
+    mine = m.Table("public", "plans", migration="001", columns=(m.Column("id", "uuid"),))
+    desired = m.Schema(tables=(conv, mine))
+    actual = m.Schema(tables=(replace(conv, assumed=False, columns=conv.columns + (m.Column("title", "text"),),
+                                      policies=(m.Policy("own", using="true"),)),
+                              replace(mine, migration=None), m.Table("public", "legacy")))
+    result = compare(desired, actual)
+    r = d.DiffReport(database="db", spec="schema.yaml", changes=result.changes, unmanaged=result.unmanaged,
+                     strict=True, desired=desired)
+    assert [c.object for c in r.unmanaged] == ["public.conversations.title", "policy own on public.conversations",
+                                               "public.legacy"]
+    sql = d.format_sql(r)
+    assert 'drop table "public"."legacy";' in sql
+    assert "conversations" not in sql.split("begin;", 1)[1]
+    assert "2 unmanaged object(s) on assumed tables are left alone" in sql

@@ -43,7 +43,7 @@ def lines(text: str) -> list[str]:
 
 def test_no_changes_no_statements():
     text = plan([]).sql("header")
-    assert text == "-- header\n-- No drift: nothing to do.\n"
+    assert text == "-- header\n-- Nothing to do.\n"
 
 
 def test_a_missing_table_is_created_whole_with_everything_quoted():
@@ -189,3 +189,17 @@ def test_a_table_from_the_database_is_dropped_by_its_catalog_parts():
     changes = compare(m.Schema(tables=(keep,)), m.Schema(tables=(keep, odd)))
     text = plan(changes.changes + changes.unmanaged).sql()
     assert 'drop table "we.ird"."t";' in text
+
+
+def test_serial_to_identity_is_one_statement_with_a_hazard_and_the_specs_sequence_grants():
+    ident = m.Column("id", "bigint", nullable=False, identity="always")
+    t = m.Table("public", "events", migration="001", columns=(ident,))
+    desired = m.Schema(tables=(t,), grants=(m.Grant("sequence", "public.events_id_seq", ("usage", "select"),
+                                                    ("service_role",)),))
+    serial = replace(ident, identity=None, default="nextval('public.events_id_seq'::regclass)", migration=None)
+    actual = m.Schema(tables=(replace(t, migration=None, columns=(serial,)),))
+    text = plan(compare(desired, actual).changes, desired).sql()
+    assert "-- hazard: makes public.events.id an identity column" in text
+    assert text.count("drop default") == 1 and "add generated always as identity" in text  # inside the DO block
+    assert text.index("do $do$\ndeclare\n    v_seq") < text.index("revoke all on sequence %s") \
+        < text.index('grant select, usage on sequence "public"."events_id_seq" to "service_role";')

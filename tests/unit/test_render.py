@@ -150,3 +150,51 @@ def test_version_and_help():
     r = run("--help")
     assert "Exit codes: 0" in r.output and "render" in r.output
     assert "--check" in run("render", "--help").output
+
+
+def test_an_invalid_spec_says_what_was_not_done_per_command(tmp_path):
+    spec = tmp_path / "schema.yaml"
+    spec.write_text('version: 1\nmigrations: {"001": one}\ntables:\n  public.t: {migration: "001", columns: {id: uuidd}}\n')
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 1 and r.stderr.endswith("schemagen: 1 problem in the spec\n")
+    r = CliRunner().invoke(main, ["render", "--spec", str(spec), "--out", str(tmp_path / "gen")])
+    assert r.stderr.endswith("schemagen: 1 problem in the spec; nothing was written\n")
+    r = CliRunner().invoke(main, ["diff", "--spec", str(spec), "--db", "postgresql://nobody@127.0.0.1:1/x"])
+    assert "nothing was written" not in r.stderr
+
+
+def test_validate_finds_a_foreign_key_cycle_that_render_would_refuse(tmp_path):
+    spec = tmp_path / "schema.yaml"
+    spec.write_text("""version: 1
+migrations: {"001": base, "002": more}
+schemas: {app: {migration: "001"}}
+tables:
+  app.a:
+    migration: "001"
+    columns:
+      id: {type: integer, primary_key: true}
+      b_id: {type: integer, references: {table: app.b, column: id}}
+  app.b:
+    migration: "001"
+    columns:
+      id: {type: integer, primary_key: true}
+      a_id: {type: integer, references: {table: app.a, column: id}}
+""")
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 1
+    assert (f"{spec}:14:7: foreign keys form a cycle between tables created in migration 001 "
+            "(app.a -> app.b -> app.a)") in r.stderr
+    # with one key in a later migration, both validate and render accept it
+    spec.write_text(spec.read_text().replace(
+        "      a_id: {type: integer, references: {table: app.a, column: id}}\n",
+        "      a_id: integer\n    constraints:\n      b_a_id_fkey: {migration: \"002\", foreign_key: [a_id], "
+        "references: {table: app.a, columns: [id]}}\n"))
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["render", "--spec", str(spec), "--out", str(tmp_path / "gen")])
+    assert r.exit_code == 0, r.output
+
+
+def test_assumed_sql_says_how_it_is_made():
+    r = CliRunner().invoke(main, ["assumed-sql", "--spec", str(ROOT / "schema.yaml")])
+    assert r.exit_code == 0 and "run `schemagen assumed-sql`" in r.stdout and "schemagen render" not in r.stdout

@@ -429,3 +429,58 @@ def test_top_level_grants_on_identity_sequences():
           - {on: sequence public.event_id_seq, migration: "001", revoke: [all], from: [authenticated]}
         """)
     assert "unknown sequence public.event_id_seq" in msg and "did you mean 'public.events_id_seq'" in msg
+
+
+# ---------------------------------------------------------------- declared attributes, data statements
+
+def test_columns_and_foreign_keys_remember_what_the_spec_wrote():
+    s = load("""
+        tables:
+          public.a:
+            assumed: true
+            columns:
+              id: {type: uuid, primary_key: true}
+              b: text
+              c: {type: text, default: "'x'", nullable: false}
+              d: {type: uuid, references: {table: public.a, column: id}}
+              e: {type: uuid, references: {table: public.a, column: id, on_delete: cascade}}
+        """)
+    t = s.table("public.a")
+    assert {c.name: c.declared for c in t.columns} == {
+        "id": ("type", "nullable"), "b": ("type",), "c": ("type", "nullable", "default"), "d": ("type",),
+        "e": ("type",)}
+    assert {c.name: c.declared for c in t.constraints if c.kind == "foreign_key"} == {
+        "a_d_fkey": (), "a_e_fkey": ("on_delete",)}
+
+
+def test_data_statements_render_last_in_their_migration_in_file_order():
+    s = load("""
+        tables:
+          public.a: {migration: "001", columns: {id: {type: integer, primary_key: true}}}
+        data:
+          seed_one:
+            migration: "002"
+            comment: |-
+              First row.
+              Idempotent.
+            sql: insert into public.a values (1) on conflict do nothing
+          seed_two: {migration: "002", sql: "insert into public.a values (2) on conflict do nothing;"}
+        """)
+    assert [d.name for d in s.data] == ["seed_one", "seed_two"]
+    files = api.render_migrations(s)
+    assert "insert" not in files["001_one.sql"]
+    two = files["002_two.sql"]
+    assert two.endswith("-- Data: seed_one\n-- First row.\n-- Idempotent.\n"
+                        "insert into public.a values (1) on conflict do nothing;\n\n"
+                        "-- Data: seed_two\ninsert into public.a values (2) on conflict do nothing;\n")
+
+
+def test_data_statements_need_a_known_migration_and_sql():
+    assert "unknown migration '009'" in one_problem("""
+        data:
+          x: {migration: "009", sql: select 1}
+        """)
+    assert "needs 'sql'" in one_problem("""
+        data:
+          x: {migration: "001"}
+        """)
