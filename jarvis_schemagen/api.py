@@ -12,7 +12,7 @@ from . import model as m
 from .errors import SpecError, UsageError
 from .spec.loader import load_text
 from .spec.problems import Problem, sort_problems
-from .spec.validate import validate
+from .spec.validate import validate, warnings
 
 DEFAULT_SPEC = "schema.yaml"
 DEFAULT_OUT = "generated"
@@ -41,6 +41,7 @@ def load_spec_text(text: str, filename: str = DEFAULT_SPEC) -> m.Schema:
         problems = problems + validate(schema)
     if problems or schema is None:
         raise SpecError(sort_problems(problems))
+    schema = replace(schema, warnings=tuple(sort_problems(list(schema.warnings) + warnings(schema))))
     return _complete(schema)
 
 

@@ -56,6 +56,12 @@ def _report_error(e: SchemagenError, command: str | None = None) -> None:
         click.echo(f"schemagen: error: {e}", err=True)
 
 
+def _print_warnings(warnings) -> None:
+    """Risky but valid constructs: on stderr, never changing the exit code."""
+    for w in warnings:
+        click.echo(f"schemagen: warning: {w}", err=True)
+
+
 SPEC_OPTION = click.option(
     "--spec", "spec", default="schema.yaml", show_default=True,
     type=click.Path(dir_okay=False), help="The spec file.",
@@ -87,6 +93,7 @@ def validate(spec: str) -> None:
     from .lint import failing, format_line, lint
 
     schema = load_spec(spec)
+    _print_warnings(schema.warnings)
     findings = lint(schema)
     for f in findings:
         if f.suppressed is None:
@@ -137,6 +144,7 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
 
     report = render_to_dir(spec, out, check=check, name=name, allow_destructive=allow_destructive,
                            shadow_url=shadow_db, use_cache=not no_cache)
+    _print_warnings(report.warnings)
     for name_ in report.extra:
         click.echo(f"note: {out}/{name_} is neither produced by the spec nor released (left untouched)", err=True)
     for problem in report.problems:

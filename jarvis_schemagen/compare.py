@@ -30,9 +30,10 @@ from typing import Any, Iterable
 from . import model as m
 
 KINDS = ("role", "schema", "extension", "table", "owner", "rls", "column", "constraint", "index", "policy", "trigger",
-         "function", "grant", "comment", "view", "materialized view", "sequence", "foreign table", "type", "domain")
+         "function", "grant", "comment", "view", "materialized view", "sequence", "foreign table", "type", "domain",
+         "replica identity", "publication", "partition")
 #: kinds the model has no place for: only ever listed as unmanaged
-UNMODELLED_KINDS = ("sequence", "foreign table", "domain")
+UNMODELLED_KINDS = ("foreign table",)
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 _NOT_STATE = {"name", "comment", "migration", "assumed", "pos"}
 
@@ -100,7 +101,8 @@ def display_name(name: str) -> str:
     return name if _SIMPLE.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
-_NAMED_BY_KIND = ("table", "function", "schema", "column", "type", "view", "materialized view")
+_NAMED_BY_KIND = ("table", "function", "schema", "column", "type", "view", "materialized view", "domain",
+                  "sequence")
 
 
 def object_name(key: tuple[str, ...]) -> str:
@@ -114,6 +116,10 @@ def object_name(key: tuple[str, ...]) -> str:
         return f"privileges on {key[1]} {key[2]} to {key[3]}"
     if kind == "owner":
         return f"owner of {key[1]} {key[2]}"
+    if kind == "partition":
+        return f"partition {key[2]} of {key[1]}"
+    if kind == "publication" and len(key) == 3:
+        return f"table {key[2]} in publication {key[1]}"
     if kind == "comment":
         inner = key[1:]
         return f"{inner[0]} {object_name(inner)}" if inner[0] in _NAMED_BY_KIND else object_name(inner)
@@ -160,10 +166,23 @@ def annotate(desired: m.Schema, spec: m.Schema) -> m.Schema:
         nested = {}
         for attr in ("columns", "constraints", "indexes", "policies", "triggers"):
             declared = {o.name: o for o in getattr(st, attr)}
-            nested[attr] = tuple(_carry(o, declared.get(o.name)) for o in getattr(t, attr))
+            items = getattr(t, attr)
+            if st.assumed and not st.columns:  # the platform's shape (platform.py): only what the spec declares
+                items = tuple(o for o in items if o.name in declared)
+            nested[attr] = tuple(_carry(o, declared.get(o.name)) for o in items)
         tables.append(replace(_carry(t, st), **nested))
-    spec_functions = {f.qualified_name: f for f in spec.functions}
-    functions = tuple(_carry(f, spec_functions[f.qualified_name]) if f.qualified_name in spec_functions
+    by_signature = {f.signature: f for f in spec.functions}
+    by_name: dict[str, list[m.Function]] = {}
+    for f in spec.functions:
+        by_name.setdefault(f.qualified_name, []).append(f)
+
+    def spec_function(f: m.Function) -> m.Function | None:
+        """The spec's function of an introspected one: by signature (overloads), else the only one of that name
+        (the spec may spell an argument type differently, e.g. with a modifier PostgreSQL drops)."""
+        same = by_name.get(f.qualified_name, [])
+        return by_signature.get(f.signature) or (same[0] if len(same) == 1 else None)
+
+    functions = tuple(_carry(f, spec_function(f)) if spec_function(f) is not None
                       else replace(f, assumed=True, migration=None) for f in desired.functions)
     spec_ns = {n.name: n for n in spec.namespaces}
     namespaces = tuple(_carry(n, spec_ns[n.name]) if n.name in spec_ns else replace(n, assumed=True, migration=None)
@@ -173,6 +192,14 @@ def annotate(desired: m.Schema, spec: m.Schema) -> m.Schema:
     spec_types = {t.qualified_name: t for t in spec.types}
     types = tuple(_carry(t, spec_types[t.qualified_name]) if t.qualified_name in spec_types
                   else replace(t, assumed=True, migration=None) for t in desired.types)
+    spec_seqs = {q.qualified_name: q for q in spec.sequences}
+    sequences = tuple(_carry(q, spec_seqs[q.qualified_name]) if q.qualified_name in spec_seqs
+                      else replace(q, assumed=True, migration=None) for q in desired.sequences)
+    spec_domains = {d.qualified_name: d for d in spec.domains}
+    domains = tuple(_carry(d, spec_domains[d.qualified_name]) if d.qualified_name in spec_domains
+                    else replace(d, assumed=True, migration=None) for d in desired.domains)
+    spec_pubs = {p.name: p for p in spec.publications}
+    publications = tuple(_carry(p, spec_pubs[p.name]) for p in desired.publications if p.name in spec_pubs)
     spec_views = {v.qualified_name: v for v in spec.views}
     # the spec's declaration order (a view may read an earlier one), then undeclared ones
     rank = {name: i for i, name in enumerate(spec_views)}
@@ -180,7 +207,8 @@ def annotate(desired: m.Schema, spec: m.Schema) -> m.Schema:
                           else replace(v, assumed=True, migration=None) for v in desired.views),
                          key=lambda v: (rank.get(v.qualified_name, len(rank)), v.qualified_name)))
     return replace(desired, roles=spec.roles, tables=tuple(tables), functions=functions, namespaces=namespaces,
-                   extensions=extensions, migrations=spec.migrations, types=types, views=views)
+                   extensions=extensions, migrations=spec.migrations, types=types, views=views,
+                   publications=publications, domains=domains, sequences=sequences)
 
 
 @dataclass(frozen=True)
@@ -197,7 +225,7 @@ class Scope:
         schemas = {n.name for n in spec.namespaces if managed(n)}
         schemas |= {t.schema for t in spec.tables if managed(t)}
         schemas |= {f.schema for f in spec.functions if managed(f)}
-        schemas |= {t.schema for t in spec.types if managed(t)}
+        schemas |= {t.schema for t in spec.types + spec.domains + spec.sequences if managed(t)}
         schemas |= {v.schema for v in spec.views if managed(v)}
         acl: dict[tuple[str, str], set[str]] = {}
         owned: set[tuple[str, str, str]] = set()
@@ -224,7 +252,7 @@ def spec_schemas(spec: m.Schema) -> list[str]:
     """Every schema the spec mentions: the ones to inspect."""
     names = {n.name for n in spec.namespaces}
     names |= {t.schema for t in spec.tables} | {f.schema for f in spec.functions}
-    names |= {t.schema for t in spec.types} | {v.schema for v in spec.views}
+    names |= {t.schema for t in spec.types + spec.domains + spec.sequences} | {v.schema for v in spec.views}
     names |= {e.schema for e in spec.extensions if e.schema}
     for t in spec.tables:
         names |= {c.ref_table.split(".", 1)[0] for c in t.constraints if c.ref_table and "." in c.ref_table}
@@ -332,10 +360,13 @@ def compare(desired: m.Schema, actual: m.Schema, spec: m.Schema | None = None,
     _compare_namespaces(desired, actual, out)
     _compare_extensions(desired, actual, scope, out)
     _compare_types(desired, actual, scope, out)
+    _compare_domains(desired, actual, scope, out)
+    _compare_named(desired.sequences, actual.sequences, scope, out, lambda q: "sequence")
     enums = frozenset(t.qualified_name for t in actual.types)
     _compare_tables(desired, actual, scope, out, enums)
     _compare_functions(desired, actual, scope, out)
     _compare_views(desired, actual, scope, out)
+    _compare_publications(desired, actual, scope, out)
     _compare_acls(desired, actual, scope, out, sequences or {})
     _compare_owners(desired, actual, {r.name for r in desired.roles}, out)
     for kind, schema, name in unmodelled:
@@ -424,30 +455,71 @@ def _compare_types(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out)
             out.unmanaged.append(_change("type", ("type", a.qualified_name), "drop", a, None))
 
 
+def _compare_domains(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    """Domains: a managed one must match (base type, not null, default, checks) and its comment; an
+    assumed one must exist."""
+    def risk(d: m.Domain, detail) -> str | None:
+        return (f"recreates domain {d.qualified_name} as {d.type}; values that do not convert are rejected"
+                if "type" in detail else None)
+
+    _compare_named(desired.domains, actual.domains, scope, out, lambda d: "domain", risk)
+
+
 def _compare_views(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
     """Views and materialized views: a managed one must match (query as PostgreSQL prints it, kind,
-    options) and its comment; an assumed one must exist."""
-    have = {v.qualified_name: v for v in actual.views}
-    for v in desired.views:
-        key = (v.kind, v.qualified_name)
-        a = have.pop(v.qualified_name, None)
-        if a is not None and a.materialized != v.materialized:
-            out.changes.append(_change(a.kind, (a.kind, a.qualified_name), "drop", a, None))
+    options) and its comment; an assumed one must exist. A view that became materialized (or the
+    reverse) is dropped and created."""
+    _compare_named(desired.views, actual.views, scope, out, lambda v: v.kind)
+
+
+def _compare_named(desired, actual, scope: Scope, out: _Out, kind_of, risk=None) -> None:
+    """Top-level objects keyed by qualified name: missing (add, with its comment), different when managed
+    (alter; destructive when ``risk`` gives a reason), comment; extras in managed schemas are unmanaged."""
+    have = {o.qualified_name: o for o in actual}
+    for o in desired:
+        kind = kind_of(o)
+        key = (kind, o.qualified_name)
+        a = have.pop(o.qualified_name, None)
+        if a is not None and kind_of(a) != kind:
+            out.changes.append(_change(kind_of(a), (kind_of(a), a.qualified_name), "drop", a, None))
             a = None
         if a is None:
-            out.add(_change(v.kind, key, "add", None, v), not managed(v))
-            if managed(v) and v.comment is not None:
-                out.comment(key, None, v.comment)
+            out.add(_change(kind, key, "add", None, o), not managed(o))
+            if managed(o) and o.comment is not None:
+                out.comment(key, None, o.comment)
             continue
-        if not managed(v):
+        if not managed(o):
             continue
-        detail = differing_fields(v, a)
+        detail = differing_fields(o, a)
         if detail:
-            out.changes.append(_change(v.kind, key, "alter", a, v, detail))
-        out.comment(key, a.comment, v.comment)
+            reason = risk(o, detail) if risk else None
+            out.changes.append(_change(kind, key, "alter", a, o, detail, reason is not None, reason))
+        out.comment(key, a.comment, o.comment)
     for a in have.values():
         if a.schema in scope.managed_schemas:
-            out.unmanaged.append(_change(a.kind, (a.kind, a.qualified_name), "drop", a, None))
+            reason = (f"drops sequence {a.qualified_name} and its current value"
+                      if kind_of(a) == "sequence" else None)
+            out.unmanaged.append(_change(kind_of(a), (kind_of(a), a.qualified_name), "drop", a, None,
+                                         destructive=reason is not None, reason=reason))
+
+
+def _compare_publications(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out) -> None:
+    """The spec's publications must exist with the spec's tables in them. Extra tables are drift when
+    they are tables a migration creates, or any table of a managed schema in a publication the spec
+    creates; other members of an assumed publication are the platform's or other apps' business."""
+    have = {p.name: p for p in actual.publications}
+    own_tables = {t.qualified_name for t in desired.tables if managed(t)}
+    for p in desired.publications:
+        a = have.get(p.name)
+        if a is None:
+            out.add(_change("publication", ("publication", p.name), "add", None, p), not managed(p))
+            continue
+        for t in p.tables:
+            if t not in a.tables:
+                out.changes.append(_change("publication", ("publication", p.name, t), "add", None, t))
+        for t in a.tables:
+            if t not in p.tables and (t in own_tables or managed(p) and t.split(".", 1)[0] in scope.managed_schemas):
+                out.changes.append(_change("publication", ("publication", p.name, t), "drop", t, None))
 
 
 def _compare_tables(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out,
@@ -478,6 +550,23 @@ def _compare_table(t: m.Table, a: m.Table, scope: Scope, out: _Out, enums: froze
                         Rls(after.rls_enabled, after.rls_forced), detail), not own)
     if own:
         out.comment(("table", name), a.comment, t.comment)
+    if own and t.partition_by != a.partition_by:
+        out.changes.append(_change("table", ("table", name), "alter", a, t, ("partition_by",), True,
+                                   f"recreates table {name} partitioned by {t.partition_by or 'nothing'}; "
+                                   "its rows are lost"))
+    if own:
+        have_parts = {p.name: p for p in a.partitions}
+        for p in t.partitions:
+            x = have_parts.pop(p.name, None)
+            if x is None or x.bound != p.bound:
+                out.changes.append(_change("partition", ("partition", name, p.name), "add" if x is None else "alter",
+                                           x, p, ("bound",) if x else ()))
+        for x in have_parts.values():
+            out.changes.append(_change("partition", ("partition", name, x.name), "drop", x, None, (), True,
+                                       f"drops partition {x.name} and its rows"))
+    if t.replica_identity != a.replica_identity and (own or t.replica_identity is not None):
+        out.add(_change("replica identity", ("replica identity", name), "alter", a.replica_identity,
+                        t.replica_identity, ("replica_identity",)), not own)
     for kind, attr in _NESTED:
         mine = {o.name: o for o in getattr(t, attr)}
         theirs = {o.name: o for o in getattr(a, attr)}
@@ -596,8 +685,11 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, 
         if managed(t):
             targets += [("column", f"{t.qualified_name}.{c.name}", "", True) for c in t.columns]
         targets += [("sequence", seq, seq, managed(t)) for seq in owned.get(t.qualified_name, ())]
+    standalone = {q.qualified_name for q in desired.sequences}
+    targets += [("sequence", q.qualified_name, q.qualified_name, managed(q)) for q in desired.sequences]
     for on, name in sorted(scope.acl_roles):
-        if on == "sequence" and name not in sequences and (("sequence", name) in want or ("sequence", name) in have):
+        if on == "sequence" and name not in sequences and name not in standalone and (
+                ("sequence", name) in want or ("sequence", name) in have):
             targets.append(("sequence", name, name, False))
     for f in desired.functions:
         targets.append(("function", f.signature, f.qualified_name, managed(f)))

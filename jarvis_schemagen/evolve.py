@@ -61,6 +61,7 @@ class RenderReport:
     pending: str | None = None  # the pending file (written, unchanged or checked)
     access: str = ""  # the pending file's access changes, as text
     nothing_to_capture: bool = False  # --name given, but the files already produce the spec
+    warnings: list = field(default_factory=list)  # spec warnings (risky but valid), for stderr
     stats: dict = field(default_factory=dict)
 
     @property
@@ -96,7 +97,7 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path exists and is not a directory: {out}")
     lock = read_lock(out)
-    report = RenderReport(out_dir=out)
+    report = RenderReport(out_dir=out, warnings=list(schema.warnings))
     report.problems = released_problems(out, lock)
     released = {e.number: e for e in lock.released}
     pending = lock.pending

@@ -95,6 +95,7 @@ class Column:
     default: str | None = None  # SQL expression
     identity: str | None = None  # "always" | "by default"
     generated: str | None = None  # expression of a GENERATED ALWAYS AS (...) STORED column
+    collation: str | None = None  # when not the type's default: "C", or as introspected "pg_catalog.C"
     comment: str | None = None
     migration: str | None = None  # None: the table's
     assumed: bool = False  # declared on an assumed table and pre-existing
@@ -177,6 +178,19 @@ class Trigger:
     migration: str | None = None
     assumed: bool = False
     enabled: bool = True  # False: ALTER TABLE ... DISABLE TRIGGER (found by introspection, never in a spec)
+    arguments: tuple[str, ...] = ()  # string arguments passed to the function (TG_ARGV)
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition of a partitioned table: ``create table <name> partition of <table> <bound>``.
+    ``bound`` as written (``for values from (...) to (...)``, ``default``) or as PostgreSQL prints it."""
+
+    name: str  # qualified
+    bound: str
+    migration: str | None = None
+    assumed: bool = False
     pos: Pos | None = _pos()
 
 
@@ -194,6 +208,13 @@ class Table:
     comment: str | None = None
     migration: str | None = None
     assumed: bool = False
+    # REPLICA IDENTITY: None (the default: the primary key), "full", "nothing" or "index <name>"
+    replica_identity: str | None = None
+    partition_by: str | None = None  # "range (created_at)": a partitioned table
+    partitions: tuple[Partition, ...] = ()
+    # seed rows (spec only, never compared): each row is ((column, SQL literal text or None for null), ...)
+    seed: tuple[tuple[tuple[str, str | None], ...], ...] = field(default=(), compare=False)
+    seed_migration: str | None = field(default=None, compare=False)  # None: the table's own
     # the owning role, as introspected (never in a spec); not part of equality
     owner: str | None = field(default=None, compare=False)
     pos: Pos | None = _pos()
@@ -273,6 +294,51 @@ class EnumType:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """``create domain schema.name as type [not null] [default ...] [constraint name check (...)]``.
+    ``checks`` are (constraint name, expression) pairs, sorted by name; the expression uses ``value``."""
+
+    schema: str
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    checks: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A standalone ``create sequence`` (not one owned by an identity or serial column). Options left
+    ``None`` in a spec take PostgreSQL's defaults; introspection gives them all."""
+
+    schema: str
+    name: str
+    type: str = "bigint"
+    start: int | None = None
+    increment: int = 1
+    min_value: int | None = None
+    max_value: int | None = None
+    cache: int = 1
+    cycle: bool = False
+    comment: str | None = None
+    migration: str | None = None
+    assumed: bool = False
+    pos: Pos | None = _pos()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
 class ViewColumn:
     name: str
     type: str
@@ -308,6 +374,19 @@ class View:
     @property
     def kind(self) -> str:
         return "materialized view" if self.materialized else "view"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A logical-replication publication (Supabase Realtime's ``supabase_realtime``) and the spec's
+    tables in it. ``table_migrations`` names the migration adding each table (spec only)."""
+
+    name: str
+    tables: tuple[str, ...] = ()  # qualified names, sorted
+    migration: str | None = None
+    assumed: bool = False
+    table_migrations: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    pos: Pos | None = _pos()
 
 
 @dataclass(frozen=True)
@@ -369,6 +448,9 @@ class Schema:
     default_privileges: tuple[DefaultPrivilege, ...] = ()
     types: tuple[EnumType, ...] = ()
     views: tuple[View, ...] = ()  # in creation order (a view may read an earlier one)
+    publications: tuple[Publication, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
     data: tuple[DataStatement, ...] = ()  # in file order
     source: str | None = field(default=None, compare=False)
     # problems that do not stop the work (validate/render print them on stderr)
@@ -419,12 +501,15 @@ def restrict(schema: Schema, migration_id: str) -> Schema:
         own = effective_migration(t) == migration_id
         sub = {
             kind: tuple(o for o in getattr(t, kind) if effective_migration(o, t) == migration_id)
-            for kind in ("columns", "constraints", "indexes", "policies", "triggers")
+            for kind in ("columns", "constraints", "indexes", "policies", "triggers", "partitions")
         }
+        seed_here = (t.seed_migration or effective_migration(t)) == migration_id
+        seed = t.seed if seed_here else ()
         if own:
-            tables.append(replace(t, **sub))
-        elif any(sub.values()):
-            tables.append(replace(t, **sub, rls_enabled=False, rls_forced=False, comment=None))
+            tables.append(replace(t, **sub, seed=seed))
+        elif any(sub.values()) or seed:
+            tables.append(replace(t, **sub, rls_enabled=False, rls_forced=False, comment=None, replica_identity=None,
+                                  seed=seed))
     return replace(
         schema,
         roles=tuple(r for r in schema.roles if (ASSUMED if r.assumed else "") == migration_id),
@@ -437,6 +522,12 @@ def restrict(schema: Schema, migration_id: str) -> Schema:
         types=tuple(t for t in schema.types if effective_migration(t) == migration_id
                     or any(mig == migration_id for _, mig in t.value_migrations)),
         views=tuple(v for v in schema.views if effective_migration(v) == migration_id),
+        domains=tuple(d for d in schema.domains if effective_migration(d) == migration_id),
+        sequences=tuple(q for q in schema.sequences if effective_migration(q) == migration_id),
+        publications=tuple(
+            replace(p, tables=tuple(t for t, mig in p.table_migrations if mig == migration_id))
+            for p in schema.publications
+            if effective_migration(p) == migration_id or any(mig == migration_id for _, mig in p.table_migrations)),
         data=tuple(d for d in schema.data if d.migration == migration_id),
     )
 
@@ -464,10 +555,16 @@ def walk(schema: Schema) -> Iterator[tuple[str, object, Table | None]]:
                 yield kind, o, t
     for ty in schema.types:
         yield "type", ty, None
+    for d in schema.domains:
+        yield "domain", d, None
+    for q in schema.sequences:
+        yield "sequence", q, None
     for f in schema.functions:
         yield "function", f, None
     for v in schema.views:
         yield v.kind, v, None
+    for p in schema.publications:
+        yield "publication", p, None
     for g in schema.grants:
         yield "grant", g, None
     for d in schema.default_privileges:

@@ -28,10 +28,11 @@ from .sql import quote_ident
 # phases
 ROLES, SCHEMAS, EXTENSIONS, TYPES, DROP_VIEWS = 0, 1, 2, 3, 9
 DROP_TRIGGERS, DROP_POLICIES, REVOKE, DROP_FKS, DROP_CONSTRAINTS, DROP_INDEXES = 10, 11, 12, 13, 14, 15
+DROP_PUBLICATION_TABLES = 12
 DROP_COLUMNS, DROP_TABLES, DROP_FUNCTIONS, DROP_EXTENSIONS, REPLACE_TYPES = 16, 17, 18, 19, 19
 FUNCTIONS = 20
 TABLES, ADD_COLUMNS, ALTER_COLUMNS, RLS, OWNERS = 30, 31, 32, 33, 34
-CONSTRAINTS, FKS, INDEXES, VIEWS = 40, 41, 42, 45
+CONSTRAINTS, FKS, INDEXES, REPLICA_IDENTITY, VIEWS, PUBLICATIONS = 40, 41, 42, 43, 45, 46
 POLICIES, TRIGGERS = 50, 51
 ACL_RESET, GRANTS = 60, 61
 COMMENTS = 70
@@ -254,11 +255,15 @@ class _Planner:
         # foreign keys come after every table exists (tables of one plan are in no particular order)
         self.emit(TABLES, sql.create_table(t, idempotent=False,
                                            constraints=[c for c in t.constraints if c.kind != "foreign_key"]))
+        for part in t.partitions:
+            self.emit(ADD_COLUMNS, sql.create_partition(t, part, idempotent=False), once=("partition", name, part.name))
         for c in t.constraints:
             if c.kind == "foreign_key":
                 self.emit(FKS, sql.add_constraint(t, c, idempotent=False))
         for i in t.indexes:
             self.emit(INDEXES, sql.create_index(t, i, idempotent=False))
+        if t.replica_identity:
+            self.emit(REPLICA_IDENTITY, sql.replica_identity(t, t.replica_identity))
         if t.rls_enabled:
             self.emit(RLS, sql.enable_rls(t))
         if t.rls_forced:
@@ -269,7 +274,7 @@ class _Planner:
             self.create_trigger(t, tr)
         if managed(t):  # an assumed table keeps what the server's defaults give it (the spec does not own it)
             self.emit(ACL_RESET, sql.acl_reset("table", name))
-            if any(c.identity for c in t.columns):
+            if any(c.identity or sql.serial_type(t, c) for c in t.columns):
                 self.emit(ACL_RESET, sql.sequence_acl_reset(t), once=("sequence acl reset", name))
         if managed(t) and t.comment is not None:
             self.emit(COMMENTS, sql.comment_on("table", t, text=t.comment))
@@ -286,7 +291,10 @@ class _Planner:
             self.emit(TRIGGERS, sql.enable_trigger(table, tr.name, False), once=("disable trigger", name, tr.name))
 
     def table_change(self, c: Change) -> None:
-        if c.action == "add":
+        if c.action == "alter":  # partitioned differently: only a new table can be
+            self.emit(DROP_TABLES, sql.drop_table(c.key[1]), c.reason)
+            self.create_table(c.after)
+        elif c.action == "add":
             self.create_table(c.after)
         elif c.action == "drop":
             # named from the catalog's parts: "we.ird"."t" is not "we"."ird.t"
@@ -308,7 +316,7 @@ class _Planner:
             if not new.nullable and new.default is None and new.identity is None and new.generated is None:
                 self.emit(ADD_COLUMNS, sql.not_null_guard(t, col))
             self.emit(ADD_COLUMNS, sql.add_column(t, c.after, idempotent=False))
-            if c.after.identity:
+            if c.after.identity or sql.serial_type(t, c.after):
                 self.new_sequence(table)
             return
         if c.action == "drop":
@@ -333,9 +341,11 @@ class _Planner:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop default"))
         if "identity" in c.detail and want.identity is None:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop identity"))
-        if "type" in c.detail:
-            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type), c.reason,
-                      hazard=None if type_change_is_free(have.type, want.type) else hazard_type(table))
+        if "type" in c.detail or "collation" in c.detail:
+            collate = (want.collation or "default") if "collation" in c.detail else None
+            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type, collate=collate), c.reason,
+                      hazard=None if "type" not in c.detail or type_change_is_free(have.type, want.type)
+                      else hazard_type(table))
             self.rebuild_dependents(table, col, indexes=False)
         if "nullable" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
@@ -497,15 +507,40 @@ class _Planner:
             return
         self.recreate_enum(c.after, c.reason)
 
-    def recreate_enum(self, ty: m.EnumType, why: str | None) -> None:
-        """Values cannot be removed or reordered: rename the type, create it anew, move every column
-        of the desired tables to it through text (rows holding a removed value make it fail), drop the old."""
+    def sequence(self, c: Change) -> None:
+        name = c.key[1]
+        if c.action == "add":
+            self.emit(TYPES, sql.create_sequence(c.after, idempotent=False))
+            if managed(c.after):  # a fresh sequence starts with the server's default privileges
+                self.emit(ACL_RESET, sql.acl_reset("sequence", name), once=("acl reset", name))
+        elif c.action == "drop":
+            self.emit(DROP_EXTENSIONS, sql.drop_object("sequence", name), c.reason)
+        else:
+            self.emit(TYPES, sql.alter_sequence(c.after))
+
+    def domain(self, c: Change) -> None:
+        name = c.key[1]
+        if c.action == "add":
+            self.emit(TYPES, sql.create_domain(c.after, idempotent=False))
+        elif c.action == "drop":
+            self.emit(DROP_EXTENSIONS, sql.drop_object("domain", name), c.reason)
+        elif "type" in c.detail:  # a base type cannot be altered: recreate, moving the columns through text
+            self.recreate_enum(c.after, c.reason, kind="domain")
+        else:
+            for text in sql.alter_domain(c.before, c.after):
+                self.emit(ALTER_COLUMNS, text)
+
+    def recreate_enum(self, ty, why: str | None, kind: str = "type") -> None:
+        """Enum values cannot be removed or reordered (nor a domain's base type changed): rename the type,
+        create it anew, move every column of the desired tables to it through text (rows holding a removed
+        value make it fail), drop the old."""
         name, old = ty.qualified_name, f"{ty.name}__schemagen_old"
         # after the functions using it are dropped (by their old signature), before they are created again
-        self.emit(REPLACE_TYPES, sql.rename_type(ty, old), why)
-        self.emit(REPLACE_TYPES, sql.create_enum(ty, idempotent=False))
+        self.emit(REPLACE_TYPES, sql.rename(kind, ty, old), why)
+        self.emit(REPLACE_TYPES, sql.create_enum(ty, idempotent=False) if kind == "type"
+                  else sql.create_domain(ty, idempotent=False))
         if managed(ty) and ty.comment is not None:
-            self.emit(COMMENTS, sql.comment_on("type", ty, text=ty.comment), once=("comment", "type", name))
+            self.emit(COMMENTS, sql.comment_on(kind, ty, text=ty.comment), once=("comment", kind, name))
         # functions taking or returning it are bound to the old type: recreate them on the new one
         for f in self.desired.functions if self.desired is not None else ():
             if any(_names(text, name) for text in [f.returns] + [a.type for a in f.arguments]):
@@ -522,7 +557,7 @@ class _Planner:
                 if col.default is not None:
                     self.emit(ALTER_COLUMNS, sql.alter_column(t, col.name, "set default", col.default))
                 self.rebuild_dependents(t.qualified_name, col.name, indexes=False)
-        self.emit(DROP_OLD_TYPES, sql.drop_object("type", replace(ty, name=old)))
+        self.emit(DROP_OLD_TYPES, sql.drop_object(kind, replace(ty, name=old)))
 
     def view(self, c: Change) -> None:
         if c.action == "drop":
@@ -572,6 +607,31 @@ class _Planner:
                     out.append(v)
         return out
 
+    def partition(self, c: Change) -> None:
+        table, name = c.key[1], c.key[2]
+        t = self.rel(table)
+        if c.action == "add":
+            self.emit(ADD_COLUMNS, sql.create_partition(t, c.after, idempotent=False), once=("partition", table, name))
+        elif c.action == "drop":
+            self.emit(DROP_TABLES, sql.drop_table(name), c.reason)
+        else:  # a new bound: attaching checks that every row fits it
+            self.emit(ALTER_COLUMNS, sql.detach_partition(t, name))
+            self.emit(ALTER_COLUMNS, sql.attach_partition(t, c.after))
+
+    def replica_identity(self, c: Change) -> None:
+        self.emit(REPLICA_IDENTITY, sql.replica_identity(self.rel(c.key[1]), c.after))
+
+    def publication(self, c: Change) -> None:
+        name = c.key[1]
+        if len(c.key) == 2:  # the publication itself, with its tables
+            self.emit(PUBLICATIONS, sql.create_publication(name, idempotent=False))
+            for t in c.after.tables:
+                self.emit(PUBLICATIONS, sql.publication_table(name, t), once=("publication", name, t))
+        elif c.action == "add":
+            self.emit(PUBLICATIONS, sql.publication_table(name, c.key[2]), once=("publication", name, c.key[2]))
+        else:
+            self.emit(DROP_PUBLICATION_TABLES, sql.publication_table(name, c.key[2], add=False))
+
     def unmodelled(self, c: Change) -> None:
         # views go before anything they could read; types and sequences after the tables using them
         phase = DROP_VIEWS if c.kind in ("view", "materialized view", "foreign table") else DROP_EXTENSIONS
@@ -620,7 +680,9 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     handlers = {"role": p.role, "schema": p.schema, "extension": p.extension, "table": p.table_change,
                 "rls": p.rls, "column": p.column, "constraint": p.constraint, "index": p.index,
                 "policy": p.policy, "trigger": p.trigger, "function": p.function, "grant": p.grant,
-                "comment": p.comment, "owner": p.owner, "type": p.type, "view": p.view, "materialized view": p.view}
+                "comment": p.comment, "owner": p.owner, "type": p.type, "view": p.view, "materialized view": p.view,
+                "replica identity": p.replica_identity, "publication": p.publication, "domain": p.domain,
+                "sequence": p.sequence, "partition": p.partition}
     handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
     left_alone = []
     for c in changes:

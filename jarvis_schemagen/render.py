@@ -68,6 +68,7 @@ class Part:
     comments: tuple[tuple, ...]  # arguments of sql.comment_on: (kind, object, name, text)
     types: tuple[str, ...] = ()  # statements creating types or adding enum values, in order
     views: tuple[m.View, ...] = ()
+    publications: tuple[str, ...] = ()  # statements creating publications and adding tables to them
     data: tuple[m.DataStatement, ...] = ()  # last, in spec order: the objects they use exist by then
 
 
@@ -116,6 +117,18 @@ def _type_statements(part: m.Schema, migration_id: str) -> tuple[str, ...]:
         desired = tuple(v for v in ty.values if v in existing or later.get(v) == migration_id)
         for value, after, before in enum_additions(existing, desired):
             out.append(sql.add_enum_value(ty, value, after, before))
+    out += [sql.create_domain(d, idempotent=True) for d in part.domains]
+    out += [sql.create_sequence(q, idempotent=True) for q in part.sequences]
+    return tuple(out)
+
+
+def _publication_statements(part: m.Schema, migration_id: str) -> tuple[str, ...]:
+    """Publications this file creates, then the tables it adds to publications."""
+    out = []
+    for p in part.publications:
+        if m.effective_migration(p) == migration_id:
+            out.append(sql.create_publication(p.name, idempotent=True))
+        out += [sql.publication_table(p.name, t, idempotent=True) for t in p.tables]
     return tuple(out)
 
 
@@ -123,7 +136,9 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
     def created_here(t: m.Table) -> bool:
         return m.effective_migration(t) == migration_id
 
-    new = _fk_order([t for t in part.tables if created_here(t)])
+    from . import platform
+
+    new = _fk_order([platform.shaped(t) if migration_id == m.ASSUMED else t for t in part.tables if created_here(t)])
     altered = sorted((t for t in part.tables if not created_here(t)), key=lambda t: t.qualified_name)
     namespaces = tuple(sorted(part.namespaces, key=lambda n: (n.name != "extensions", n.name)))
     functions = tuple(sorted(part.functions, key=lambda f: f.signature))
@@ -138,14 +153,16 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
         functions=functions,
         grants=part.grants,  # declaration order: a revoke then a grant must stay in that order
         comments=_comments(namespaces, tuple(new) + tuple(altered), functions,
-                           tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id), part.views),
+                           tuple(ty for ty in part.types if m.effective_migration(ty) == migration_id), part.views,
+                           part.domains + part.sequences),
         types=_type_statements(part, migration_id),
         views=part.views,  # declaration order: a view may read an earlier one
+        publications=_publication_statements(part, migration_id),
         data=part.data,
     )
 
 
-def _comments(namespaces, tables, functions, created_types, views) -> tuple[tuple, ...]:
+def _comments(namespaces, tables, functions, created_types, views, others=()) -> tuple[tuple, ...]:
     """Every comment of a file: schemas, then each table's (table, columns, constraints,
     indexes, policies, triggers), then functions, enum types created here, views."""
     out: list[tuple] = [("schema", n.name, None, n.comment) for n in namespaces if n.comment]
@@ -158,6 +175,7 @@ def _comments(namespaces, tables, functions, created_types, views) -> tuple[tupl
     out += [("function", f, None, f.comment) for f in functions if f.comment]
     out += [("type", ty, None, ty.comment) for ty in created_types if ty.comment]
     out += [(v.kind, v, None, v.comment) for v in views if v.comment]
+    out += [("domain" if isinstance(o, m.Domain) else "sequence", o, None, o.comment) for o in others if o.comment]
     return tuple(out)
 
 

@@ -181,6 +181,8 @@ def _describe(c: Change) -> list[str]:
     if c.kind == "owner":
         return [f"owned by {c.before}, one of the spec's API roles (an owner bypasses RLS and every revoke); "
                 f"expected the deploying role ({c.after})"]
+    if c.kind == "replica identity":
+        return [f"database {c.before or 'default'}; spec {c.after or 'default'}"]
     if c.kind == "rls":
         return [f"row level security {f}: database {'on' if getattr(c.before, f) else 'off'}, "
                 f"spec {'on' if getattr(c.after, f) else 'off'}" for f in c.detail]
@@ -204,7 +206,14 @@ def _headline(c: Change) -> str:
         what = f"comment on {c.object}"
     elif c.kind == "rls":
         what = f"row level security on {c.object}"
-    elif c.kind in ("column", "table", "function", "schema", "extension", "role", "type", "view", "materialized view"):
+    elif c.kind == "table" and c.detail == ("partition_by",):
+        what = f"partitioning of table {c.object}"
+    elif c.kind == "replica identity":
+        what = f"replica identity of {c.object}"
+    elif c.kind == "publication" and len(c.key) == 2:
+        what = f"publication {c.object}"
+    elif c.kind in ("column", "table", "function", "schema", "extension", "role", "type", "view", "materialized view",
+                    "domain", "sequence"):
         what = f"{c.kind} {c.object}"
     else:
         what = c.object

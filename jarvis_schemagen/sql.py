@@ -32,7 +32,8 @@ from typing import Iterable, Sequence, Union
 
 from . import model as m
 
-Rel = Union[str, m.Table, m.View, m.EnumType]  # a relation or type: the model object, or "schema.name"
+Rel = Union[str, m.Table, m.View, m.EnumType, m.Domain, m.Sequence]  # a relation or type: model object or "schema.name"
+_NAMED = (m.Table, m.View, m.EnumType, m.Domain, m.Sequence)
 
 
 # ---------------------------------------------------------------- lexical
@@ -172,13 +173,13 @@ def _split_top(text: str) -> list[str]:
 
 def rel(obj: Rel) -> str:
     """A table, view or type: from the model object's parts, or a qualified name."""
-    if isinstance(obj, (m.Table, m.View, m.EnumType)):
+    if isinstance(obj, _NAMED):
         return qualified(obj.schema, obj.name)
     return quote_qualified(obj)
 
 
 def _schema_of(table: Rel) -> str:
-    return table.schema if isinstance(table, (m.Table, m.View, m.EnumType)) else str(table).partition(".")[0]
+    return table.schema if isinstance(table, _NAMED) else str(table).partition(".")[0]
 
 
 def function_ref(schema: str, name: str, arg_types: Sequence[str]) -> str:
@@ -216,9 +217,41 @@ IDENTITY = ("always", "by default")
 REFERENTIAL_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 
 
-def column_def(c: m.Column) -> str:
-    """``"name" type [generated ... as identity] [generated always as (...) stored] [not null] [default ...]``."""
+_SERIAL_OF = {"smallint": "smallserial", "integer": "serial", "bigint": "bigserial"}
+
+
+def serial_type(table: Rel | None, c: m.Column) -> str | None:
+    """The serial type a column is written with: declared serial in a spec, or introspected as an integer
+    whose default is nextval() of ``<table>_<column>_seq`` (creating the table must create that sequence)."""
+    if c.type not in _SERIAL_OF:
+        return None
+    if c.serial:
+        return _SERIAL_OF[c.type]
+    if table is None or c.default is None:
+        return None
+    seq = f"{_schema_of(table)}.{table.name if isinstance(table, _NAMED) else str(table).partition('.')[2]}_{c.name}_seq"
+    if c.default in (f"nextval('{seq}'::regclass)", f"nextval({quote_literal(quote_qualified(seq))}::regclass)"):
+        return _SERIAL_OF[c.type]
+    return None
+
+
+def collation(name: str) -> str:
+    """``C`` -> ``"C"``; ``pg_catalog.C`` (as introspected) -> ``"pg_catalog"."C"``."""
+    schema, dot, rest = str(name).partition(".")
+    if dot and schema.islower() and rest:
+        return f"{quote_ident(schema)}.{quote_ident(rest)}"
+    return quote_ident(name)
+
+
+def column_def(c: m.Column, table: Rel | None = None) -> str:
+    """``"name" type [collate ...] [generated ... as identity] [generated always as (...) stored] [not null]
+    [default ...]``; a serial column (see ``serial_type``) as ``"name" serial [not null]``."""
+    serial = serial_type(table, c)
+    if serial:
+        return f"{quote_ident(c.name)} {serial}" + ("" if c.nullable else " not null")
     text = f"{quote_ident(c.name)} {type_name(c.type)}"
+    if c.collation:
+        text += f" collate {collation(c.collation)}"
     if c.identity:
         text += f" generated {keyword(c.identity, IDENTITY, 'identity')} as identity"
     if c.generated is not None:
@@ -345,12 +378,13 @@ def default_privilege(d: m.DefaultPrivilege) -> str:
 
 def create_table(t: m.Table, *, idempotent: bool, constraints: Sequence[m.Constraint] | None = None) -> str:
     """The table with its columns and ``constraints`` (default: all of the table's) inline."""
-    parts = [column_def(c) for c in t.columns]
+    parts = [column_def(c, t) for c in t.columns]
     parts += [constraint_def(c) for c in (t.constraints if constraints is None else constraints)]
     head = f"create table {'if not exists ' if idempotent else ''}{rel(t)}"
+    tail = f" partition by {t.partition_by}" if t.partition_by else ""
     if not parts:
-        return head + " ();"
-    return head + " (\n    " + ",\n    ".join(parts) + "\n);"
+        return head + f" (){tail};"
+    return head + " (\n    " + ",\n    ".join(parts) + f"\n){tail};"
 
 
 def drop_table(table: Rel) -> str:
@@ -358,7 +392,7 @@ def drop_table(table: Rel) -> str:
 
 
 def add_column(table: Rel, c: m.Column, *, idempotent: bool) -> str:
-    return f"alter table {rel(table)} add column {'if not exists ' if idempotent else ''}{column_def(c)};"
+    return f"alter table {rel(table)} add column {'if not exists ' if idempotent else ''}{column_def(c, table)};"
 
 
 def not_null_guard(table: Rel, column: str) -> str:
@@ -377,7 +411,8 @@ def drop_column(table: Rel, column: str) -> str:
     return f"alter table {rel(table)} drop column {quote_ident(column)};"
 
 
-def alter_column(table: Rel, column: str, change: str, value: str | None = None, via: str | None = None) -> str:
+def alter_column(table: Rel, column: str, change: str, value: str | None = None, via: str | None = None,
+                 collate: str | None = None) -> str:
     """One ``alter table ... alter column`` action:
 
     ``drop default``, ``set default`` (value: expression), ``drop not null``, ``set not null``,
@@ -396,10 +431,11 @@ def alter_column(table: Rel, column: str, change: str, value: str | None = None,
         clause = f"add generated {keyword(value or '', IDENTITY, 'identity')} as identity"
     elif change == "set generated":
         clause = f"set generated {keyword(value or '', IDENTITY, 'identity')}"
-    elif change == "type":
+    elif change == "type":  # collate: a collation name, "default" for the type's own
         new = type_name(value or "")
         cast = f"::{type_name(via)}" if via is not None else ""
-        clause = f"type {new} using {col}{cast}::{new}"
+        coll = f" collate {collation(collate)}" if collate is not None else ""
+        clause = f"type {new}{coll} using {col}{cast}::{new}"
     else:
         raise ValueError(f"unknown column change {change!r}")
     return f"alter table {rel(table)} alter column {col} {clause};"
@@ -559,7 +595,7 @@ def create_trigger(table: Rel, tr: m.Trigger, *, idempotent: bool) -> str:
              f"    for each {keyword(tr.for_each, ('row', 'statement'), 'trigger level')}"]
     if tr.when:
         lines.append(f"    when ({tr.when})")
-    lines.append(f"    execute function {quote_qualified(tr.function)}();")
+    lines.append(f"    execute function {quote_qualified(tr.function)}({', '.join(quote_literal(a) for a in tr.arguments)});")
     return "\n".join(lines)
 
 
@@ -668,7 +704,7 @@ def comment_target(kind: str, obj: str | m.Table | m.Function | m.Namespace, nam
         return f"function {function(obj)}"
     if kind == "schema":
         return f"schema {quote_ident(obj.name if isinstance(obj, m.Namespace) else obj)}"
-    if kind in ("type", "view", "materialized view"):
+    if kind in ("type", "view", "materialized view", "domain", "sequence"):
         return f"{kind} {rel(obj)}"
     raise ValueError(f"cannot comment on a {kind}")
 
@@ -726,3 +762,114 @@ def set_view_options(v: m.View) -> str:
 
 def drop_view(v: m.View) -> str:
     return f"drop {v.kind} {rel(v)};"
+
+
+# ---------------------------------------------------------------- domains and sequences
+
+def create_domain(d: m.Domain, *, idempotent: bool) -> str:
+    """``create domain ... as <type> [default ...] [not null] [constraint ... check (...)]``; idempotent:
+    in a DO block ignoring an existing domain."""
+    text = f"create domain {rel(d)} as {type_name(d.type)}"
+    if d.default is not None:
+        text += f" default {d.default}"
+    if not d.nullable:
+        text += " not null"
+    for name, expr in d.checks:
+        text += f" constraint {quote_ident(name)} check ({expr})"
+    text += ";"
+    return _unless_duplicate(text) if idempotent else text
+
+
+def alter_domain(before: m.Domain, after: m.Domain) -> list[str]:
+    """Default, not null and check constraints to ``after``'s (a base type cannot be altered)."""
+    name = f"alter domain {rel(after)}"
+    out = []
+    if before.default != after.default:
+        out.append(f"{name} drop default;" if after.default is None else f"{name} set default {after.default};")
+    if before.nullable != after.nullable:
+        out.append(f"{name} {'drop' if after.nullable else 'set'} not null;")
+    want, have = dict(after.checks), dict(before.checks)
+    out += [f"{name} drop constraint {quote_ident(c)};" for c, e in sorted(have.items()) if want.get(c) != e]
+    out += [f"{name} add constraint {quote_ident(c)} check ({e});" for c, e in sorted(want.items()) if have.get(c) != e]
+    return out
+
+
+def rename(kind: str, obj: Rel, new_name: str) -> str:
+    """``alter type|domain ... rename to``."""
+    return f"alter {keyword(kind, ('type', 'domain'), 'renamed kind')} {rel(obj)} rename to {quote_ident(new_name)};"
+
+
+def _sequence_options(q: m.Sequence) -> str:
+    parts = [f"as {keyword(q.type, ('smallint', 'integer', 'bigint'), 'sequence type')}",
+             f"increment by {int(q.increment)}"]
+    if q.min_value is not None:
+        parts.append(f"minvalue {int(q.min_value)}")
+    if q.max_value is not None:
+        parts.append(f"maxvalue {int(q.max_value)}")
+    if q.start is not None:
+        parts.append(f"start with {int(q.start)}")
+    parts += [f"cache {int(q.cache)}", "cycle" if q.cycle else "no cycle"]
+    return " ".join(parts)
+
+
+def create_sequence(q: m.Sequence, *, idempotent: bool) -> str:
+    return f"create sequence {'if not exists ' if idempotent else ''}{rel(q)} {_sequence_options(q)};"
+
+
+def alter_sequence(q: m.Sequence) -> str:
+    """Every option set to ``q``'s (``start with`` changes what ``restart`` goes back to, not the value)."""
+    return f"alter sequence {rel(q)} {_sequence_options(q)};"
+
+
+# ---------------------------------------------------------------- partitions, replica identity, publications, seeds
+
+def create_partition(table: Rel, p: m.Partition, *, idempotent: bool) -> str:
+    return f"create table {'if not exists ' if idempotent else ''}{quote_qualified(p.name)} partition of {rel(table)} {p.bound};"
+
+
+def attach_partition(table: Rel, p: m.Partition) -> str:
+    return f"alter table {rel(table)} attach partition {quote_qualified(p.name)} {p.bound};"
+
+
+def detach_partition(table: Rel, name: str) -> str:
+    return f"alter table {rel(table)} detach partition {quote_qualified(name)};"
+
+
+def replica_identity(table: Rel, value: str | None) -> str:
+    """``alter table ... replica identity default|full|nothing|using index "i"`` (idempotent by nature)."""
+    if value and value.startswith("index "):
+        what = f"using index {quote_ident(value[6:])}"
+    else:
+        what = keyword(value or "default", ("default", "full", "nothing"), "replica identity")
+    return f"alter table {rel(table)} replica identity {what};"
+
+
+def create_publication(name: str, *, idempotent: bool) -> str:
+    stmt = f"create publication {quote_ident(name)};"
+    if not idempotent:
+        return stmt
+    body = (f"\nbegin\n    if not exists (select 1 from pg_catalog.pg_publication where pubname = {quote_literal(name)})"
+            f" then\n        {stmt}\n    end if;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
+def publication_table(name: str, table: str, *, add: bool = True, idempotent: bool = False) -> str:
+    """``alter publication ... add|drop table ...``; idempotent (add): unless pg_publication_tables has it."""
+    stmt = f"alter publication {quote_ident(name)} {'add' if add else 'drop'} table {quote_qualified(table)};"
+    if not idempotent:
+        return stmt
+    schema, _, relname = str(table).partition(".")
+    body = (f"\nbegin\n    if not exists (select 1 from pg_catalog.pg_publication_tables where pubname = "
+            f"{quote_literal(name)} and schemaname = {quote_literal(schema)} and tablename = {quote_literal(relname)})"
+            f" then\n        {stmt}\n    end if;\nend\n")
+    return f"do {dollar_quote(body, 'do')};"
+
+
+def seed_insert(t: m.Table, row: Sequence[tuple[str, str | None]]) -> str:
+    """One seed row: ``insert ... on conflict do nothing`` (a row whose key exists is left as it is).
+    Values are literals of unknown type, so PostgreSQL reads each as its column's type."""
+    cols = idents(c for c, _ in row)
+    vals = ", ".join("null" if v is None else quote_literal(v) for _, v in row)
+    always = {c.name for c in t.columns if c.identity == "always"}
+    override = " overriding system value" if any(c in always for c, _ in row) else ""
+    return f"insert into {rel(t)} ({cols}){override} values ({vals}) on conflict do nothing;"

@@ -26,7 +26,8 @@ from .. import model as m
 
 SQL_DIR = Path(__file__).resolve().parent
 KINDS = ("namespaces", "extensions", "roles", "relations", "columns", "constraints", "indexes",
-         "policies", "triggers", "functions", "grants", "comments", "types", "views")
+         "policies", "triggers", "functions", "grants", "comments", "types", "views", "publications", "domains",
+         "standalone_sequences", "partitions")
 
 #: Schemas never inspected: PostgreSQL's own and the migrations ledger.
 LEDGER_SCHEMA = "schemagen"
@@ -166,9 +167,13 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
         comments[(kind, schema, parent, name)] = text
 
     tables: dict[int, dict] = {}
-    for oid, schema, name, rls_enabled, rls_forced, owner in rows["relations"]:
+    for oid, schema, name, rls_enabled, rls_forced, owner, replica_identity, partition_by in rows["relations"]:
         tables[oid] = dict(schema=schema, name=name, rls_enabled=rls_enabled, rls_forced=rls_forced, owner=owner,
-                           columns=[], constraints=[], indexes=[], policies=[], triggers=[])
+                           replica_identity=replica_identity, partition_by=partition_by,
+                           columns=[], constraints=[], indexes=[], policies=[], triggers=[], partitions=[])
+    for oid, name, bound in rows.get("partitions", ()):
+        if oid in tables:
+            tables[oid]["partitions"].append(m.Partition(name=name, bound=bound))
 
     def nested(oid: int, kind: str, obj) -> None:
         t = tables.get(oid)
@@ -184,10 +189,10 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     def names(oid: int, attnums) -> tuple:
         return tuple(attname.get((oid, n)) for n in attnums or ())
 
-    for oid, name, attnum, type_, nullable, default, identity, generated in rows["columns"]:
+    for oid, name, attnum, type_, nullable, default, identity, generated, collation in rows["columns"]:
         attname[(oid, attnum)] = name
         nested(oid, "columns", m.Column(name=name, type=type_, nullable=nullable, default=default, identity=identity,
-                                        generated=generated, comment=note("column", oid, name)))
+                                        generated=generated, comment=note("column", oid, name), collation=collation))
     for (oid, name, contype, conkey, expression, ref_table, ref_oid, confkey, ref_names, on_delete, on_update,
          deferrable) in rows["constraints"]:
         fk = contype == "f"
@@ -205,11 +210,12 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     for oid, name, command, roles, permissive, using, with_check in rows["policies"]:
         nested(oid, "policies", m.Policy(name=name, command=command, roles=tuple(roles), permissive=permissive,
                                          using=using, with_check=with_check, comment=note("policy", oid, name)))
-    for oid, name, tgtype, function, update_columns, when, enabled in rows["triggers"]:
+    for oid, name, tgtype, function, update_columns, when, enabled, nargs, args in rows["triggers"]:
         nested(oid, "triggers", m.Trigger(
             name=name, function=function, timing=_trigger_timing(tgtype), events=_trigger_events(tgtype),
             for_each="row" if tgtype & _TG_ROW else "statement", update_columns=names(oid, update_columns),
-            when=when, comment=note("trigger", oid, name), enabled=enabled in ("O", "A")))
+            when=when, comment=note("trigger", oid, name), enabled=enabled in ("O", "A"),
+            arguments=tuple(a.decode("utf-8") for a in bytes(args or b"").split(b"\0")[:nargs])))
 
     out_tables = []
     for t in tables.values():
@@ -219,7 +225,8 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
             indexes=tuple(sorted(t["indexes"], key=lambda o: o.name)),
             policies=tuple(sorted(t["policies"], key=lambda o: o.name)),
             triggers=tuple(sorted(t["triggers"], key=lambda o: o.name)),
-            rls_enabled=t["rls_enabled"], rls_forced=t["rls_forced"],
+            rls_enabled=t["rls_enabled"], rls_forced=t["rls_forced"], replica_identity=t["replica_identity"],
+            partition_by=t["partition_by"], partitions=tuple(t["partitions"]),
             comment=comments.get(("table", t["schema"], t["name"], None)), owner=t["owner"]))
     out_tables.sort(key=lambda t: t.qualified_name)
 
@@ -254,6 +261,17 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     return m.Schema(
         types=types,
         views=views,
+        publications=tuple(m.Publication(name=name, tables=tuple(tables))
+                           for name, tables in rows.get("publications", ())),
+        sequences=tuple(m.Sequence(schema=schema, name=name, type=type_, start=start, increment=increment,
+                                   min_value=min_value, max_value=max_value, cache=cache, cycle=cycle,
+                                   comment=comments.get(("sequence", schema, name, None)))
+                        for schema, name, type_, start, increment, min_value, max_value, cache, cycle
+                        in rows.get("standalone_sequences", ())),
+        domains=tuple(m.Domain(schema=schema, name=name, type=type_, nullable=nullable, default=default,
+                               checks=tuple(zip(check_names, check_exprs)),
+                               comment=comments.get(("domain", schema, name, None)))
+                      for schema, name, type_, nullable, default, check_names, check_exprs in rows.get("domains", ())),
         roles=tuple(m.Role(name=name, login=login, bypassrls=bypassrls, member_of=tuple(member_of), assumed=False)
                     for name, login, bypassrls, member_of in rows["roles"]),
         namespaces=tuple(m.Namespace(name=name, comment=comments.get(("schema", name, None, None)))

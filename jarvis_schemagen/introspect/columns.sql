@@ -6,7 +6,13 @@ select a.attrelid as table_oid,
        not a.attnotnull as nullable,
        case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as "default",
        case a.attidentity when 'a' then 'always' when 'd' then 'by default' end as identity,
-       case when a.attgenerated <> '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as generated
+       case when a.attgenerated <> '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as generated,
+       (select cn.nspname || '.' || co.collname
+          from pg_catalog.pg_collation as co
+          join pg_catalog.pg_namespace as cn on cn.oid = co.collnamespace
+         where co.oid = a.attcollation
+           and a.attcollation <> (select t.typcollation from pg_catalog.pg_type as t where t.oid = a.atttypid)
+       ) as collation
   from pg_catalog.pg_attribute as a
   join pg_catalog.pg_class as c on c.oid = a.attrelid
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace

@@ -54,11 +54,17 @@ select case c.relkind when 'm' then 'materialized view' else 'view' end, n.nspna
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
  where d.objsubid = 0 and c.relkind in ('v', 'm') and n.nspname = any(%(schemas)s)
 union all
-select 'type', n.nspname, t.typname, null, d.description
+select 'sequence', n.nspname, c.relname, null, d.description
+  from pg_catalog.pg_description as d
+  join pg_catalog.pg_class as c on d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass and c.oid = d.objoid
+  join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+ where d.objsubid = 0 and c.relkind = 'S' and n.nspname = any(%(schemas)s)
+union all
+select case t.typtype when 'd' then 'domain' else 'type' end, n.nspname, t.typname, null, d.description
   from pg_catalog.pg_description as d
   join pg_catalog.pg_type as t on d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass and t.oid = d.objoid
   join pg_catalog.pg_namespace as n on n.oid = t.typnamespace
- where t.typtype = 'e' and n.nspname = any(%(schemas)s)
+ where t.typtype in ('e', 'd') and n.nspname = any(%(schemas)s)
 union all
 select 'schema', n.nspname, null, null, d.description
   from pg_catalog.pg_description as d

@@ -1,24 +1,24 @@
--- Objects the model has no place for (free-standing sequences, foreign tables, domains, range
--- and composite types) in the inspected schemas, without extension-owned ones and without
--- sequences that belong to a column (identity, serial). Diff lists them as unmanaged.
--- (Enum types, views and materialized views are modelled: types.sql, views.sql.)
-select case c.relkind when 'S' then 'sequence' else 'foreign table' end as kind,
+-- Objects the model has no place for (foreign tables, range and composite types) in the
+-- inspected schemas, without extension-owned ones. Diff lists them as unmanaged.
+-- (Enum types, domains, views, materialized views and sequences are modelled: types.sql,
+-- domains.sql, views.sql, standalone_sequences.sql.)
+select 'foreign table' as kind,
        n.nspname as schema,
        c.relname as name
   from pg_catalog.pg_class as c
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
- where c.relkind in ('S', 'f')
+ where c.relkind = 'f'
    and n.nspname = any(%(schemas)s)
    and not exists (select 1 from pg_catalog.pg_depend as d
                     where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid
                       and (d.deptype = 'e' or d.deptype in ('a', 'i') and d.refobjsubid > 0))
 union all
-select case t.typtype when 'd' then 'domain' else 'type' end,
+select 'type',
        n.nspname,
        t.typname
   from pg_catalog.pg_type as t
   join pg_catalog.pg_namespace as n on n.oid = t.typnamespace
- where (t.typtype in ('d', 'r')
+ where (t.typtype = 'r'
         or t.typtype = 'c' and (select c.relkind from pg_catalog.pg_class as c where c.oid = t.typrelid) = 'c')
    and n.nspname = any(%(schemas)s)
    and not exists (select 1 from pg_catalog.pg_depend as d

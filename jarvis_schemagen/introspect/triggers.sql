@@ -1,7 +1,8 @@
 -- User triggers of the inspected tables (not the internal ones behind foreign keys).
 -- tgtype bits: 1 ROW, 2 BEFORE, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE, 64 INSTEAD.
 -- The WHEN condition is taken from pg_get_triggerdef (pg_get_expr cannot print tgqual).
--- tgattr (UPDATE OF columns) holds column numbers, mapped to names by the caller.
+-- tgattr (UPDATE OF columns) holds column numbers, mapped to names by the caller; tgargs holds the
+-- arguments, each terminated by a NUL byte (split by the caller).
 select t.tgrelid as table_oid,
        t.tgname as name,
        t.tgtype as type,
@@ -10,7 +11,9 @@ select t.tgrelid as table_oid,
        case when t.tgqual is not null then
             substring(pg_catalog.pg_get_triggerdef(t.oid, true)
                       from ' WHEN \((.*)\) EXECUTE (?:FUNCTION|PROCEDURE) ') end as "when",
-       t.tgenabled as enabled
+       t.tgenabled as enabled,
+       t.tgnargs as nargs,
+       t.tgargs as args
   from pg_catalog.pg_trigger as t
   join pg_catalog.pg_class as c on c.oid = t.tgrelid
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace

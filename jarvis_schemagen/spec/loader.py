@@ -7,6 +7,7 @@ collected; the caller raises one SpecError with all of them.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Callable
@@ -15,7 +16,7 @@ import yaml
 
 from .. import model as m
 from .problems import Problem, did_you_mean
-from .types import TypeProblem, canonical_type
+from .types import SERIAL_TYPES, TypeProblem, canonical_type
 
 # libyaml's C parser builds the same nodes (with marks) about 10x faster than pure Python
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -33,6 +34,7 @@ PRIVILEGES = {
     "function": {"execute", "all"},
     "schema": {"usage", "create", "all"},
     "sequence": {"usage", "select", "update", "all"},
+    "column": {"select", "insert", "update", "references"},
 }
 FK_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 EVENT_ORDER = ("insert", "update", "delete", "truncate")
@@ -265,6 +267,7 @@ class _Loader:
                 "to": lambda n: _text_list(self.ctx, n, "to"),
                 "from": lambda n: _text_list(self.ctx, n, "from"),
                 "migration": self._migration_ref,
+                **({"columns": lambda n: _text_list(self.ctx, n, "columns")} if on == "table" else {}),
             })
             if f is None:
                 continue
@@ -281,15 +284,18 @@ class _Loader:
                 self.ctx.error(item, f"`{action}` needs `{roles_key}: [roles]`")
                 continue
             privs = tuple(p.lower() for p in f[action])
+            kind = "column" if f.get("columns") else on
             for p in privs:
-                if p not in PRIVILEGES[on]:
-                    self.ctx.error(f["@" + action], f"'{p}' is not a privilege on a {on}; use {', '.join(sorted(PRIVILEGES[on]))}")
+                if p not in PRIVILEGES[kind]:
+                    self.ctx.error(f["@" + action], f"'{p}' is not a privilege on a {kind}; use {', '.join(sorted(PRIVILEGES[kind]))}")
             mig = f.get("migration") or owner_mig
-            self.grants.append(m.Grant(
-                on=on, object=obj, privileges=privs, roles=tuple(r.lower() for r in f[roles_key]),
-                action=action, migration=None if owner_assumed and not f.get("migration") else mig,
-                assumed=owner_assumed and not f.get("migration"), pos=self.ctx.pos(item),
-            ))
+            # a column-level grant becomes one grant per column (PostgreSQL's ACL is per column)
+            for target in [f"{obj}.{c}" for c in f["columns"]] if kind == "column" else [obj]:
+                self.grants.append(m.Grant(
+                    on=kind, object=target, privileges=privs, roles=tuple(r.lower() for r in f[roles_key]),
+                    action=action, migration=None if owner_assumed and not f.get("migration") else mig,
+                    assumed=owner_assumed and not f.get("migration"), pos=self.ctx.pos(item),
+                ))
 
     def _top_level_grants(self, node) -> None:
         """``grants:`` at the top level name their object: ``on: sequence public.t_id_seq``."""
@@ -325,7 +331,7 @@ class _Loader:
             return None
         handlers = {k: (lambda n: n) for k in (
             "version", "migrations", "roles", "schemas", "extensions", "types", "tables", "views", "functions",
-            "policies", "indexes", "triggers", "grants", "data")}
+            "policies", "indexes", "triggers", "grants", "publications", "sequences", "data")}
         top = _fields(ctx, root, "the spec", handlers)
         if top is None:
             return None
@@ -337,8 +343,9 @@ class _Loader:
         roles = self._roles(top["roles"]) if "roles" in top else ()
         namespaces = self._schemas(top["schemas"]) if "schemas" in top else ()
         extensions = self._extensions(top["extensions"]) if "extensions" in top else ()
-        types = self._types(top["types"]) if "types" in top else ()  # first: columns and arguments use them
+        types, domains = self._types(top["types"]) if "types" in top else ((), ())  # first: columns use them
         functions = self._functions(top["functions"]) if "functions" in top else ()
+        sequences = self._sequences(top["sequences"]) if "sequences" in top else ()
         if "tables" in top:
             self._tables(top["tables"])
         views = self._views(top["views"]) if "views" in top else ()
@@ -347,6 +354,7 @@ class _Loader:
         for kind in ("policies", "indexes", "triggers"):
             if kind in top:
                 self._detached(kind, top[kind])
+        publications = self._publications(top.get("publications"))
         data = self._data(top["data"]) if "data" in top else ()
         tables = tuple(self._finish_table(q) for q in self.tables if self.tables[q].get("ok"))
         return m.Schema(
@@ -360,6 +368,9 @@ class _Loader:
             default_privileges=tuple(self.default_privileges),
             types=types,
             views=views,
+            publications=publications,
+            domains=domains,
+            sequences=sequences,
             data=data,
             source=ctx.file,
             warnings=tuple(ctx.warnings),
@@ -465,9 +476,10 @@ class _Loader:
         return tuple(sorted(out, key=lambda e: e.name))
 
     # -- types
-    def _types(self, node) -> tuple[m.EnumType, ...]:
-        """``types: {public.mood: {migration: "001", enum: [happy, sad, {value: meh, migration: "003"}]}}``."""
-        ctx, out = self.ctx, []
+    def _types(self, node) -> tuple[tuple[m.EnumType, ...], tuple[m.Domain, ...]]:
+        """``types: {public.mood: {migration: "001", enum: [happy, sad, {value: meh, migration: "003"}]}}``,
+        and domains: ``public.email: {migration: "001", domain: text, nullable: false, check: value ~ '@'}``."""
+        ctx, out, domains = self.ctx, [], []
         for qname, knode, vnode in _mapping(ctx, node, "types") or []:
             q = _qualified(ctx, knode, qname, "type name")
             f = _fields(ctx, vnode, f"type {qname}", {
@@ -475,10 +487,26 @@ class _Loader:
                 "migration": self._migration_ref,
                 "comment": lambda n: _text(ctx, n, "comment"),
                 "enum": lambda n: n,
-            }, required=("enum",))
+                "domain": lambda n: _type(ctx, n, "domain"),
+                "nullable": lambda n: _bool(ctx, n, "nullable"),
+                "default": lambda n: _text(ctx, n, "default"),
+                "check": lambda n: n,
+            })
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"type {qname}", top_level=True)
+            if ("enum" in f) == ("domain" in f):
+                ctx.error(knode, f"type {qname} needs exactly one of `enum: [values]` or `domain: <base type>`")
+                continue
+            if "enum" in f:
+                for key in ("nullable", "default", "check"):
+                    if key in f:
+                        ctx.error(f["@" + key], f"type {qname}: {key} applies to a domain, not an enum")
+            else:
+                d = self._domain(q, f, mig, assumed, knode)
+                if d is not None and self._own_type(knode, d):
+                    domains.append(d)
+                continue
             values: list[str] = []
             later: list[tuple[str, str]] = []
             for item in (_list(ctx, f["enum"], "enum") or []) if "enum" in f else []:
@@ -511,14 +539,81 @@ class _Loader:
                 ctx.error(f["@enum"], f"type {qname} needs at least one enum value")
             ty = m.EnumType(schema=q[0], name=q[1], values=tuple(values), comment=f.get("comment"), migration=mig,
                             assumed=assumed, value_migrations=tuple(later), pos=ctx.pos(knode))
-            if ty.qualified_name in ctx.user_types.values():
-                ctx.error(knode, f"type {ty.qualified_name} is declared twice")
+            if self._own_type(knode, ty):
+                out.append(ty)
+        return tuple(sorted(out, key=lambda t: t.qualified_name)), tuple(sorted(domains, key=lambda d: d.qualified_name))
+
+    def _own_type(self, knode, ty) -> bool:
+        """Register a type of the spec's own (usable bare when in public); False when declared twice."""
+        ctx = self.ctx
+        if ty.qualified_name in ctx.user_types.values():
+            ctx.error(knode, f"type {ty.qualified_name} is declared twice")
+            return False
+        ctx.user_types[ty.qualified_name] = ty.qualified_name
+        if ty.schema == "public":
+            ctx.user_types[ty.name] = ty.qualified_name
+        return True
+
+    def _domain(self, q, f: dict, mig, assumed: bool, knode) -> m.Domain | None:
+        ctx = self.ctx
+        checks = []
+        cnode = f.get("check")
+        if isinstance(cnode, yaml.MappingNode):  # {name: expression}
+            for cname, kn, vn in _mapping(ctx, cnode, "check") or []:
+                _ident(ctx, kn, cname, "constraint name")
+                expr = _text(ctx, vn, f"check {cname}")
+                if expr:
+                    checks.append((cname, expr.strip()))
+        elif cnode is not None:
+            expr = _text(ctx, cnode, "check")
+            if expr:
+                checks.append((f"{q[1]}_check", expr.strip()))  # PostgreSQL's own default name
+        if not f.get("domain"):
+            return None
+        return m.Domain(schema=q[0], name=q[1], type=f["domain"], nullable=f.get("nullable", True) is not False,
+                        default=f.get("default"), checks=tuple(sorted(checks)), comment=f.get("comment"),
+                        migration=mig, assumed=assumed, pos=ctx.pos(knode))
+
+    # -- sequences
+    def _sequences(self, node) -> tuple[m.Sequence, ...]:
+        """``sequences: {public.ticket_no: {migration: "001", start: 1000, increment: 1, type: bigint}}``."""
+        ctx, out = self.ctx, []
+
+        def integer(n, what):
+            t = _text(ctx, n, what)
+            if t is None or not re.fullmatch(r"-?\d{1,19}", t.strip()):
+                ctx.error(n, f"{what} must be an integer")
+                return None
+            return int(t)
+
+        for qname, knode, vnode in _mapping(ctx, node, "sequences") or []:
+            q = _qualified(ctx, knode, qname, "sequence name")
+            f = _fields(ctx, vnode, f"sequence {qname}", {
+                "assumed": lambda n: _bool(ctx, n, "assumed"),
+                "migration": self._migration_ref,
+                "comment": lambda n: _text(ctx, n, "comment"),
+                "type": lambda n: _choice(ctx, n, "type", ("smallint", "integer", "bigint")),
+                "start": lambda n: integer(n, "start"),
+                "increment": lambda n: integer(n, "increment"),
+                "min": lambda n: integer(n, "min"),
+                "max": lambda n: integer(n, "max"),
+                "cache": lambda n: integer(n, "cache"),
+                "cycle": lambda n: _bool(ctx, n, "cycle"),
+                "grants": lambda n: n,
+            })
+            if f is None or q is None:
                 continue
-            ctx.user_types[ty.qualified_name] = ty.qualified_name
-            if ty.schema == "public":
-                ctx.user_types[ty.name] = ty.qualified_name
-            out.append(ty)
-        return tuple(sorted(out, key=lambda t: t.qualified_name))
+            mig, assumed = self._ownership(f, knode, f"sequence {qname}", top_level=True)
+            if f.get("increment") == 0:
+                ctx.error(f["@increment"], f"sequence {qname}: increment cannot be 0")
+            seq = m.Sequence(schema=q[0], name=q[1], type=f.get("type") or "bigint", start=f.get("start"),
+                             increment=f.get("increment") or 1, min_value=f.get("min"), max_value=f.get("max"),
+                             cache=f.get("cache") or 1, cycle=bool(f.get("cycle")), comment=f.get("comment"),
+                             migration=mig, assumed=assumed, pos=ctx.pos(knode))
+            if "grants" in f:
+                self._grant_items(f["grants"], "sequence", seq.qualified_name, mig, assumed)
+            out.append(seq)
+        return tuple(sorted(out, key=lambda x: x.qualified_name))
 
     # -- views
     def _views(self, node) -> tuple[m.View, ...]:
@@ -587,13 +682,15 @@ class _Loader:
     def _functions(self, node) -> list[m.Function]:
         ctx, out = self.ctx, []
         for qname, knode, vnode in _mapping(ctx, node, "functions") or []:
-            q = _qualified(ctx, knode, qname, "function name")
+            # overloads: the key may carry the argument types, `public.f(integer, text)`
+            sig = re.fullmatch(r"\s*([^()]+?)\s*\((.*)\)\s*", qname)
+            q = _qualified(ctx, knode, sig.group(1) if sig else qname, "function name")
             f = _fields(ctx, vnode, f"function {qname}", {
                 "assumed": lambda n: _bool(ctx, n, "assumed"),
                 "migration": self._migration_ref,
                 "comment": lambda n: _text(ctx, n, "comment"),
                 "arguments": lambda n: n,
-                "returns": lambda n: _type(ctx, n, "returns", allow_return_only=True),
+                "returns": lambda n: self._returns(n),
                 "language": lambda n: _text(ctx, n, "language"),
                 "volatility": lambda n: _choice(ctx, n, "volatility", ("volatile", "stable", "immutable")),
                 "security_definer": lambda n: _bool(ctx, n, "security_definer"),
@@ -606,6 +703,10 @@ class _Loader:
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"function {qname}", top_level=True)
+            result_columns = ()
+            if isinstance(f.get("returns"), tuple):  # returns table(...): PostgreSQL's own spelling
+                result_columns = f["returns"]
+                f["returns"] = "TABLE(" + ", ".join(f"{n} {t}" for n, t in result_columns) + ")"
             args = []
             for a in (_list(ctx, f["arguments"], "arguments") or []) if "arguments" in f else []:
                 af = _fields(ctx, a, "a function argument", {
@@ -620,6 +721,7 @@ class _Loader:
                     _ident(ctx, af["@name"], af["name"], "argument name")
                 args.append(m.Argument(name=af.get("name"), type=af.get("type") or "?",
                                        default=af.get("default"), mode=af.get("mode") or "in"))
+            args += [m.Argument(name=n, type=t, mode="table") for n, t in result_columns]
             config = []
             if "set" in f:
                 for key, kn, vn in _mapping(ctx, f["set"], "set") or []:
@@ -638,10 +740,40 @@ class _Loader:
                 config=tuple(sorted(config)), comment=f.get("comment"), migration=mig,
                 assumed=assumed, pos=ctx.pos(knode), lint_ignore=f.get("lint_ignore") or (),
             )
+            if sig is not None:
+                declared = tuple(t for t in (self._signature_type(knode, x) for x in _split_types(sig.group(2))) if t)
+                if declared != tuple(fn.identity_arguments.split(", ") if fn.identity_arguments else ()):
+                    ctx.error(knode, f"function {qname}: the types in its name must be its argument types "
+                                     f"({fn.identity_arguments or 'none'})")
             if "grants" in f:
                 self._grant_items(f["grants"], "function", fn.signature, mig, assumed)
             out.append(fn)
         return out
+
+    def _signature_type(self, node, text: str) -> str | None:
+        try:
+            return canonical_type(text)
+        except TypeProblem as e:
+            own = _user_type(self.ctx, text, False)
+            if own is None:
+                self.ctx.error(node, str(e))
+            return own
+
+    def _returns(self, node):
+        """A type, or ``{table: {column: type, ...}}`` for ``returns table(...)`` (a tuple of pairs)."""
+        ctx = self.ctx
+        if not isinstance(node, yaml.MappingNode):
+            return _type(ctx, node, "returns", allow_return_only=True)
+        f = _fields(ctx, node, "returns", {"table": lambda n: n}, required=("table",)) or {}
+        cols = []
+        for name, kn, vn in _mapping(ctx, f.get("table"), "the columns of returns.table") or [] if "table" in f else []:
+            _ident(ctx, kn, name, "result column name")
+            t = _type(ctx, vn, f"the type of result column {name}")
+            if t:
+                cols.append((name, t))
+        if "table" in f and not cols:
+            ctx.error(f["@table"], "returns.table needs at least one column: {name: type}")
+        return tuple(cols) or None
 
     # -- tables
     def _tables(self, node) -> None:
@@ -660,6 +792,11 @@ class _Loader:
                 "triggers": lambda n: n,
                 "grants": lambda n: n,
                 "lint_ignore": lambda n: _lint_ignore(ctx, n),
+                "publication": lambda n: n,
+                "replica_identity": lambda n: self._replica_identity(n),
+                "seed": lambda n: n,
+                "partition_by": lambda n: _text(ctx, n, "partition_by"),
+                "partitions": lambda n: n,
             })
             if f is None or q is None:
                 continue
@@ -671,13 +808,26 @@ class _Loader:
             t = {"raw": qname, "ok": True, "schema": q[0], "name": q[1], "migration": mig, "assumed": assumed,
                  "comment": f.get("comment"), "pos": ctx.pos(knode), "columns": [], "constraints": [],
                  "indexes": [], "policies": [], "triggers": [], "rls": (False, False),
-                 "lint_ignore": f.get("lint_ignore") or ()}
+                 "lint_ignore": f.get("lint_ignore") or (), "replica_identity": f.get("replica_identity"),
+                 "publications": []}
             self.tables[key] = t
+            if "publication" in f:
+                for pn in _list(ctx, f["publication"], "publication") or []:
+                    name = _text(ctx, pn, "publication")
+                    if name is not None:
+                        if assumed:
+                            ctx.error(pn, f"table {qname} is assumed: add it to publication {name} under "
+                                          f"`publications:` with the migration that adds it")
+                        t["publications"].append((name, pn))
             if "rls" in f:
                 t["rls"] = self._rls(f["rls"])
-            if "columns" not in f:
-                ctx.error(knode, f"table {qname} needs `columns:`")
-            else:
+            from .. import platform
+
+            if "columns" not in f and not (assumed and platform.known(key)):
+                ctx.error(knode, f"table {qname} needs `columns:`" + (
+                    " (only storage.objects and storage.buckets, assumed, may leave them to the platform)"
+                    if assumed else ""))
+            elif "columns" in f:
                 self._columns(t, f["columns"])
             if "constraints" in f:
                 self._constraints(t, f["constraints"])
@@ -687,6 +837,68 @@ class _Loader:
                         self._nested(kind, t, name, kn, vn)
             if "grants" in f:
                 self._grant_items(f["grants"], "table", key, mig, assumed)
+            if "seed" in f:
+                self._seed(t, f["seed"])
+            t["partition_by"] = _strip(f.get("partition_by"))
+            if "partitions" in f:
+                self._partitions(t, f["partitions"], f)
+            if t["partition_by"] and assumed:
+                ctx.error(f["@partition_by"], f"table {qname} is assumed: partition_by describes a table a migration creates")
+
+    def _partitions(self, t: dict, node, f: dict) -> None:
+        """``partitions: {app.events_2026: "for values from ('2026-01-01') to ('2027-01-01')", app.events_x: default}``
+        or ``{bound: ..., migration: "002"}``; ``for values`` may be left out."""
+        ctx = self.ctx
+        if not f.get("partition_by"):
+            ctx.error(f["@partitions"], f"table {t['raw']} has partitions but no `partition_by`")
+        out = []
+        for qname, kn, vn in _mapping(ctx, node, f"partitions of {t['raw']}") or []:
+            q = _qualified(ctx, kn, qname, "partition name")
+            mig = None
+            if isinstance(vn, yaml.MappingNode):
+                pf = _fields(ctx, vn, f"partition {qname}", {"bound": lambda n: _text(ctx, n, "bound"),
+                                                             "migration": self._migration_ref},
+                             required=("bound",)) or {}
+                bound, mig = pf.get("bound"), pf.get("migration")
+            else:
+                bound = _text(ctx, vn, f"the bound of partition {qname}")
+            norm = " ".join((bound or "").split())
+            if not norm:
+                ctx.error(vn, f"partition {qname} needs its bound: from (...) to (...), in (...), "
+                              "with (modulus m, remainder r) or default")
+                continue
+            if norm.lower() != "default" and not norm.lower().startswith("for values "):
+                norm = "for values " + norm
+            if q is not None:
+                out.append(m.Partition(name=m.qualify(*q), bound=norm, migration=mig,
+                                       assumed=t["assumed"] and not mig, pos=ctx.pos(kn)))
+        t["partitions"] = out
+
+    def _seed(self, t: dict, node) -> None:
+        """``seed: [rows]`` (inserted by the table's migration) or ``seed: {migration: "003", rows: [...]}``."""
+        ctx = self.ctx
+        rows_node, mig = node, None
+        if isinstance(node, yaml.MappingNode):
+            f = _fields(ctx, node, f"seed of {t['raw']}", {"migration": self._migration_ref, "rows": lambda n: n},
+                        required=("rows",)) or {}
+            rows_node, mig = f.get("rows"), f.get("migration")
+        if t["assumed"] and mig is None:
+            ctx.error(node, f"seed rows of the assumed table {t['raw']} need the migration that inserts them: "
+                            "`seed: {migration: \"...\", rows: [...]}`")
+        t["seed_migration"], t["seed_pos"] = mig, ctx.pos(node)
+        for row in _list(ctx, rows_node, "seed rows") or [] if rows_node is not None else []:
+            values = []
+            for col, kn, vn in _mapping(ctx, row, "a seed row") or []:
+                if _is_null(vn):
+                    values.append((col, None, kn))
+                elif isinstance(vn, yaml.ScalarNode):
+                    values.append((col, vn.value, kn))
+                else:  # a mapping or list: stored as JSON text (for json/jsonb columns)
+                    data = yaml.load(yaml.serialize(vn), Loader=_YAML_LOADER)
+                    values.append((col, json.dumps(data, sort_keys=True, ensure_ascii=False), kn))
+            if isinstance(row, yaml.MappingNode) and not values:
+                ctx.error(row, "a seed row needs at least one column")
+            t.setdefault("seed", []).append((tuple(values), row))
 
     def _detached(self, kind: str, node) -> None:
         """Top-level policies/indexes/triggers name their table with `table:`."""
@@ -732,14 +944,15 @@ class _Loader:
         for name, knode, vnode in items or []:
             _ident(ctx, knode, name, "column name")
             if isinstance(vnode, yaml.ScalarNode) and not _is_null(vnode):
-                f = {"type": _type(ctx, vnode, f"column {name}"), "@type": vnode}
+                f = {"type": self._column_type(vnode, f"column {name}"), "@type": vnode}
             else:
                 f = _fields(ctx, vnode, f"column {t['raw']}.{name}", {
-                    "type": lambda n: _type(ctx, n, f"the type of column {name}"),
+                    "type": lambda n: self._column_type(n, f"the type of column {name}"),
                     "nullable": lambda n: _bool(ctx, n, "nullable"),
                     "default": lambda n: _text(ctx, n, "default"),
                     "identity": lambda n: _choice(ctx, n, "identity", ("always", "by default")),
                     "generated": lambda n: _text(ctx, n, "generated"),
+                    "collation": lambda n: self._collation(n),
                     "primary_key": lambda n: _bool(ctx, n, "primary_key"),
                     "unique": lambda n: _bool(ctx, n, "unique"),
                     "references": lambda n: n,
@@ -753,6 +966,18 @@ class _Loader:
             col_assumed = t["assumed"] and not mig
             pos = ctx.pos(knode)
             pk = bool(f.get("primary_key"))
+            serial = isinstance(f.get("type"), tuple)
+            if serial:
+                f["type"] = f["type"][1]
+                if f.get("identity") or f.get("default") is not None or f.get("generated") is not None:
+                    key = "identity" if f.get("identity") else "default" if f.get("default") is not None else "generated"
+                    ctx.error(f["@" + key], f"column {name} is serial (it has a sequence default) and cannot also "
+                                            f"have {'a ' if key != 'identity' else ''}{key}")
+                ctx.warnings.append(Problem(pos, (
+                    f"column {t['raw']}.{name} is serial: its sequence is a separate object with its own privileges "
+                    f"(a role that inserts needs usage on it, one that may update it can setval() it) and can fall "
+                    f"behind rows inserted with explicit ids; `type: {f['type']}, identity: by default` is the "
+                    "modern equivalent")))
             if pk and f.get("nullable") is True:
                 ctx.error(f["@nullable"], f"column {name} is a primary key and cannot be nullable")
             if f.get("identity") and f.get("default") is not None:
@@ -761,13 +986,14 @@ class _Loader:
                 ctx.error(f["@generated"], f"column {name} is generated and cannot also have a default or identity")
             if f.get("identity") and f.get("type") not in (None, "smallint", "integer", "bigint"):
                 ctx.error(f["@identity"], f"identity column {name} must be smallint, integer or bigint")
-            nullable = not pk and not f.get("identity") and f.get("nullable", True) is not False
+            nullable = not pk and not f.get("identity") and not serial and f.get("nullable", True) is not False
             declared = ("type",) + tuple(k for k in ("nullable", "default", "identity", "generated", "comment")
                                          if k in f or k == "nullable" and (pk or "identity" in f))
             t["columns"].append(m.Column(
                 name=name, type=f.get("type") or "?", nullable=nullable, default=f.get("default"),
                 identity=f.get("identity"), generated=f.get("generated"), comment=f.get("comment"),
-                migration=mig, assumed=col_assumed, declared=declared, pos=pos))
+                migration=mig, assumed=col_assumed, declared=declared, serial=serial, collation=f.get("collation"),
+                pos=pos))
             common = dict(migration=mig, assumed=col_assumed, pos=pos)
             if pk:
                 t["constraints"].append(m.Constraint(name=f"{tname}_pkey", kind="primary_key", columns=(name,), **common))
@@ -788,6 +1014,20 @@ class _Loader:
                     expr, cname = cf.get("expression"), cf.get("name") or f"{tname}_{name}_check"
                 if expr:
                     t["constraints"].append(m.Constraint(name=cname, kind="check", expression=expr.strip(), **common))
+
+    def _collation(self, node) -> str | None:
+        """A collation name (``C``, ``en-x-icu``, ``pg_catalog.C``), quoted when rendered."""
+        text = _text(self.ctx, node, "collation")
+        if text is not None and not re.fullmatch(r"(?:[a-z_][a-z0-9_]*\.)?[A-Za-z0-9_@.-]{1,63}", text):
+            self.ctx.error(node, f"invalid collation name '{text}'")
+            return None
+        return text
+
+    def _column_type(self, node, what: str):
+        """A column's type; serial types come back as ("serial", integer type)."""
+        if isinstance(node, yaml.ScalarNode) and " ".join(node.value.lower().split()) in SERIAL_TYPES:
+            return ("serial", SERIAL_TYPES[" ".join(node.value.lower().split())])
+        return _type(self.ctx, node, what)
 
     def _references(self, node, name: str, columns: tuple[str, ...], single: bool) -> m.Constraint | None:
         ctx = self.ctx
@@ -828,6 +1068,7 @@ class _Loader:
             _ident(ctx, knode, name, "constraint name")
             f = _fields(ctx, vnode, f"constraint {name}", {
                 "check": lambda n: _text(ctx, n, "check"),
+                "exclude": lambda n: _text(ctx, n, "exclude"),
                 "unique": lambda n: _text_list(ctx, n, "unique"),
                 "primary_key": lambda n: _text_list(ctx, n, "primary_key"),
                 "foreign_key": lambda n: _text_list(ctx, n, "foreign_key"),
@@ -837,9 +1078,9 @@ class _Loader:
             })
             if f is None:
                 continue
-            kinds = [k for k in ("check", "unique", "primary_key", "foreign_key") if k in f]
+            kinds = [k for k in ("check", "unique", "primary_key", "foreign_key", "exclude") if k in f]
             if len(kinds) != 1:
-                ctx.error(knode, f"constraint {name} needs exactly one of check, unique, primary_key, foreign_key")
+                ctx.error(knode, f"constraint {name} needs exactly one of check, unique, primary_key, foreign_key, exclude")
                 continue
             kind = kinds[0]
             common = dict(migration=f.get("migration"), assumed=t["assumed"] and not f.get("migration"),
@@ -855,6 +1096,12 @@ class _Loader:
                 ctx.error(f["@references"], f"constraint {name}: references only goes with foreign_key")
             elif kind == "check":
                 t["constraints"].append(m.Constraint(name=name, kind="check", expression=(f["check"] or "").strip(), **common))
+            elif kind == "exclude":  # `using gist (room with =, during with &&) where (...)`: PostgreSQL's words
+                body = (f["exclude"] or "").strip()
+                if not body:
+                    ctx.error(f["@exclude"], f"constraint {name}: exclude needs its definition, e.g. "
+                                             "`using gist (during with &&)`")
+                t["constraints"].append(m.Constraint(name=name, kind="exclude", expression=f"exclude {body}", **common))
             else:
                 t["constraints"].append(m.Constraint(name=name, kind=kind, columns=f[kind], **common))
 
@@ -913,6 +1160,7 @@ class _Loader:
                 "for_each": lambda n: _choice(ctx, n, "for_each", ("row", "statement")),
                 "columns": lambda n: _text_list(ctx, n, "columns"),
                 "when": lambda n: _text(ctx, n, "when"),
+                "arguments": lambda n: _text_list(ctx, n, "arguments"),
             }, required=("function", "timing", "events"))
             if f is None:
                 return
@@ -928,7 +1176,8 @@ class _Loader:
                             events=tuple(e for e in EVENT_ORDER if e in events), for_each=f.get("for_each") or "row",
                             update_columns=tuple(f.get("columns", ())), when=_strip(f.get("when")),
                             comment=f.get("comment"), migration=f.get("migration"),
-                            assumed=t["assumed"] and not f.get("migration"), pos=ctx.pos(knode))
+                            assumed=t["assumed"] and not f.get("migration"), pos=ctx.pos(knode),
+                            arguments=tuple(f.get("arguments", ())))
         existing = [o for o in t[kind] if o.name == name]
         if existing:
             ctx.error(knode, f"{'policy' if kind == 'policies' else kind[:-1] if kind != 'indexes' else 'index'} '{name}' is declared twice on {t['raw']} (first at line {existing[0].pos.line})")
@@ -963,7 +1212,128 @@ class _Loader:
             policies=tuple(sorted(t["policies"], key=lambda p: p.name)),
             triggers=tuple(sorted(t["triggers"], key=lambda x: x.name)),
             rls_enabled=enabled, rls_forced=forced, comment=t["comment"],
-            migration=t["migration"], assumed=t["assumed"], pos=t["pos"], lint_ignore=t["lint_ignore"])
+            migration=t["migration"], assumed=t["assumed"], pos=t["pos"], lint_ignore=t["lint_ignore"],
+            replica_identity=t["replica_identity"], seed=self._seed_rows(t), seed_migration=t.get("seed_migration"),
+            partition_by=t.get("partition_by"), partitions=tuple(sorted(t.get("partitions", ()), key=lambda p: p.name)))
+
+    def _seed_rows(self, t: dict) -> tuple:
+        """Seed rows checked against the finished table: known, writable columns, and the key, so that
+        `on conflict do nothing` makes a second run insert nothing."""
+        ctx, out = self.ctx, []
+        cols = {c.name: c for c in t["columns"]}
+        keys = [c.columns for c in t["constraints"] if c.kind in ("primary_key", "unique")]
+        if t.get("seed") and not keys:
+            ctx.problems.append(Problem(t["seed_pos"], f"seed rows of {t['raw']} need a primary key or unique "
+                                                       "constraint on the table (declare it), so that a second run "
+                                                       "inserts nothing"))
+        for values, row in t.get("seed", ()):
+            for col, _, kn in values:
+                if col not in cols:
+                    ctx.error(kn, f"seed row names unknown column {t['raw']}.{col}{did_you_mean(col, cols)}")
+                elif cols[col].generated is not None:
+                    ctx.error(kn, f"seed row sets the generated column {t['raw']}.{col}")
+            given = {col for col, _, _ in values}
+            if keys and values and not any(set(k) <= given for k in keys):
+                ctx.error(row, f"seed row of {t['raw']} must give its key ({', '.join(keys[0])}): without it every "
+                               "run would insert the row again")
+            out.append(tuple((col, text) for col, text, _ in values))
+        return tuple(out)
+
+    def _replica_identity(self, node) -> str | None:
+        """``default`` (None), ``full``, ``nothing`` or ``index <name>``."""
+        text = _text(self.ctx, node, "replica_identity")
+        norm = " ".join((text or "").lower().split())
+        if norm.startswith("using index "):
+            norm = norm[6:]
+        if norm in ("default", "full", "nothing"):
+            return None if norm == "default" else norm
+        if norm.startswith("index ") and _ident(self.ctx, node, norm[6:], "index name"):
+            return norm
+        if text is not None and not norm.startswith("index "):
+            self.ctx.error(node, f"replica_identity must be default, full, nothing or index <name>, not '{text}'")
+        return None
+
+    def _publications(self, node) -> tuple[m.Publication, ...]:
+        """``publications: {supabase_realtime: {assumed: true, tables: [public.messages]}}`` plus the tables'
+        own ``publication:`` keys. A table joins in the later of its own and the publication's migration,
+        or in the migration its entry names."""
+        ctx = self.ctx
+        order = {mid: i for i, mid in enumerate(self.migration_ids)}
+        declared: dict[str, dict] = {}
+        for name, knode, vnode in _mapping(ctx, node, "publications") or [] if node is not None else []:
+            _ident(ctx, knode, name, "publication name")
+            f = _fields(ctx, vnode, f"publication {name}", {
+                "assumed": lambda n: _bool(ctx, n, "assumed"),
+                "migration": self._migration_ref,
+                "tables": lambda n: n,
+            })
+            if f is None:
+                continue
+            mig, assumed = self._ownership(f, knode, f"publication {name}", top_level=True)
+            entries = []
+            for item in (_list(ctx, f["tables"], "tables") or []) if "tables" in f else []:
+                if isinstance(item, yaml.MappingNode):
+                    tf = _fields(ctx, item, "a publication table", {
+                        "table": lambda n: _text(ctx, n, "table"), "migration": self._migration_ref},
+                        required=("table",)) or {}
+                    entries.append((tf.get("table"), tf.get("migration"), item))
+                else:
+                    entries.append((_text(ctx, item, "a publication table"), None, item))
+            declared[name] = {"migration": mig, "assumed": assumed, "pos": ctx.pos(knode), "entries": entries}
+        for key, t in self.tables.items():
+            for name, pn in t.get("publications", ()):
+                if name not in declared:
+                    ctx.error(pn, f"table {key} names publication '{name}', which `publications:` does not declare"
+                                  f"{did_you_mean(name, declared)} (e.g. `{name}: {{assumed: true}}`)")
+                    continue
+                declared[name]["entries"].append((key, t["migration"], pn))
+        out = []
+        for name, d in declared.items():
+            members: dict[str, str] = {}
+            for text, mig, enode in d["entries"]:
+                if text is None:
+                    continue
+                q = _qualified(ctx, enode, text, "table name")
+                if q is None:
+                    continue
+                key = m.qualify(*q)
+                t = self.tables.get(key)
+                if t is None:
+                    ctx.error(enode, f"publication {name} names unknown table {key}{did_you_mean(key, self.tables)}")
+                    continue
+                if key in members:
+                    ctx.error(enode, f"table {key} is added to publication {name} twice")
+                    continue
+                if mig is None:
+                    candidates = [x for x in (t["migration"], d["migration"]) if x]
+                    mig = max(candidates, key=lambda x: order.get(x, -1)) if candidates else None
+                if mig is None:
+                    ctx.error(enode, f"adding the assumed table {key} to the assumed publication {name} needs the "
+                                     f"migration that does it: `{{table: {key}, migration: \"...\"}}`")
+                    continue
+                if t["migration"] and order.get(mig, 0) < order.get(t["migration"], 0) or \
+                        d["migration"] and order.get(mig, 0) < order.get(d["migration"], 0):
+                    ctx.error(enode, f"table {key} joins publication {name} in migration {mig}, before "
+                                     f"{'the table' if t['migration'] and order.get(mig, 0) < order.get(t['migration'], 0) else 'the publication'} exists")
+                    continue
+                members[key] = mig
+            out.append(m.Publication(name=name, tables=tuple(sorted(members)), migration=d["migration"],
+                                     assumed=d["assumed"], table_migrations=tuple(sorted(members.items())),
+                                     pos=d["pos"]))
+        return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _split_types(text: str) -> list[str]:
+    """``integer, numeric(10,2)`` -> ``["integer", "numeric(10,2)"]`` (commas inside parentheses kept)."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return out + [cur.strip()] if cur.strip() else out
 
 
 def _strip(text: str | None) -> str | None:

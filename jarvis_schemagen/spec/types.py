@@ -30,6 +30,9 @@ _SIMPLE = {
 # types that take a length/precision modifier
 _MODIFIABLE = {"numeric", "character varying", "character", "timestamp with time zone",
                "timestamp without time zone", "time without time zone", "time with time zone", "interval"}
+# serial types: PostgreSQL's shorthand for an integer column with a nextval() default and an owned sequence
+SERIAL_TYPES = {"smallserial": "smallint", "serial2": "smallint", "serial": "integer", "serial4": "integer",
+                "bigserial": "bigint", "serial8": "bigint"}
 # only valid as function return types
 RETURN_ONLY = {"void", "trigger", "record", "event_trigger"}
 KNOWN_NAMES = sorted(set(_SIMPLE) | RETURN_ONLY | {"serial", "bigserial"})
@@ -55,9 +58,10 @@ def canonical_type(text: str, *, allow_return_only: bool = False) -> str:
     if not m:
         raise TypeProblem(f"invalid type '{text}'")
     base, mods, array = m.group("base").strip(), m.group("mods"), m.group("array") or ""
-    if base in ("serial", "bigserial", "smallserial"):
+    if base in SERIAL_TYPES:
         raise TypeProblem(
-            f"type '{base}' is not a real type: use an integer type with `identity: always` (or `by default`)"
+            f"type '{base}' is only valid for a column (it is an integer with a sequence); here use "
+            f"{SERIAL_TYPES[base]}"
         )
     if base in RETURN_ONLY:
         if not allow_return_only or mods or array:

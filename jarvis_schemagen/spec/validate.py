@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import model as m
+from .. import platform
 from .problems import Problem, did_you_mean
 
 BUILTIN_SCHEMAS = {"public", "pg_catalog"}
@@ -16,6 +17,19 @@ def _order(schema: m.Schema) -> dict[str, int]:
     for i, mig in enumerate(schema.migrations, start=1):
         order[mig.id] = i
     return order
+
+
+def warnings(schema: m.Schema) -> list[Problem]:
+    """Valid PostgreSQL that is risky: described as it is, with the risk and the fix named."""
+    out = []
+    for f in schema.functions:
+        if f.security_definer and "search_path" not in dict(f.config):
+            out.append(Problem(f.pos, (
+                f"function {f.qualified_name} is SECURITY DEFINER without a pinned search_path: it runs with its "
+                "owner's rights and resolves unqualified names through the caller's search_path, so a caller who "
+                "can create objects in a schema on that path can make it run their code; add "
+                "`set: {search_path: \"\"}` and qualify every name in the body")))
+    return out
 
 
 def validate(schema: m.Schema) -> list[Problem]:
@@ -35,7 +49,9 @@ def validate(schema: m.Schema) -> list[Problem]:
     namespaces = {n.name: n for n in schema.namespaces}
     roles = {r.name for r in schema.roles} | BUILTIN_ROLES
     tables = {t.qualified_name: t for t in schema.tables}
-    functions = {f.qualified_name: f for f in schema.functions}
+    # by name (for triggers, which call a function without arguments: that overload wins), and by signature
+    functions = {f.qualified_name: f for f in sorted(schema.functions, key=lambda f: -len(f.arguments))}
+    by_signature = {f.signature: f for f in schema.functions}
 
     def check_schema(obj, schema_name: str, what: str, table=None) -> None:
         ns = namespaces.get(schema_name)
@@ -65,7 +81,7 @@ def validate(schema: m.Schema) -> list[Problem]:
         claim(t, t.schema, t.name, "table")
     for v in schema.views:
         claim(v, v.schema, v.name, v.kind)
-    types = {ty.qualified_name: ty for ty in schema.types}
+    types = {ty.qualified_name: ty for ty in schema.types + schema.domains}
 
     def check_type(obj, type_text: str, what: str, table=None) -> None:
         """A column or argument of one of the spec's own types: the type must exist by then."""
@@ -74,8 +90,10 @@ def validate(schema: m.Schema) -> list[Problem]:
         if ty is not None and when(ty) > when(obj, table):
             err(obj, f"{what} ({label(obj, table)}) has type {ty.qualified_name}, created later ({label(ty)})")
 
-    for ty in schema.types:
+    for ty in schema.types + schema.domains:
         check_schema(ty, ty.schema, f"type {ty.qualified_name}")
+    for d in schema.domains:
+        check_type(d, d.type, f"domain {d.qualified_name}")
     views_seen: dict[str, m.View] = {}
     for v in schema.views:
         check_schema(v, v.schema, f"{v.kind} {v.qualified_name}")
@@ -84,7 +102,7 @@ def validate(schema: m.Schema) -> list[Problem]:
         tq = t.qualified_name
         check_schema(t, t.schema, f"table {tq}", None)
         cols = {c.name: c for c in t.columns}
-        if not t.columns:
+        if not t.columns and not (t.assumed and platform.known(tq)):
             err(t, f"table {tq} has no columns")
         for c in t.columns:
             if when(c, t) < when(t):
@@ -105,7 +123,7 @@ def validate(schema: m.Schema) -> list[Problem]:
                     err(c, f"constraint {c.name} names unknown column {tq}.{col}{did_you_mean(col, cols)}")
                 elif when(cols[col], t) > when(c, t) >= when(t):
                     err(c, f"constraint {c.name} ({label(c, t)}) uses column {col}, added later ({label(cols[col], t)})")
-            if c.kind in ("primary_key", "unique"):
+            if c.kind in ("primary_key", "unique", "exclude"):
                 claim(c, t.schema, c.name, "index of constraint")
             if c.kind == "foreign_key":
                 ref = tables.get(c.ref_table or "")
@@ -152,6 +170,19 @@ def validate(schema: m.Schema) -> list[Problem]:
             for col in i.include:
                 if col not in cols:
                     err(i, f"index {i.name} includes unknown column {tq}.{col}{did_you_mean(col, cols)}")
+        for part in t.partitions:
+            pschema, _, pname = part.name.partition(".")
+            claim(part, pschema, pname, "partition")
+            check_schema(part, pschema, f"partition {part.name}", t)
+            if when(part, t) < when(t):
+                err(part, f"partition {part.name} ({label(part, t)}) is created before its table exists ({label(t)})")
+        if t.replica_identity and t.replica_identity.startswith("index "):
+            index = t.replica_identity[6:]
+            keys = {i.name for i in t.indexes if i.unique and not i.where} | \
+                {c.name for c in t.constraints if c.kind in ("primary_key", "unique")}
+            if index not in keys:
+                err(t, f"table {tq}: replica identity index {index} must be a unique, non-partial index or a primary "
+                       f"key/unique constraint of the table{did_you_mean(index, keys)}")
         if t.policies and not t.rls_enabled:
             err(t.policies[0], f"table {tq} has policies but row level security is not enabled (add `rls: true`): "
                                "without it the policies do nothing")
@@ -184,9 +215,6 @@ def validate(schema: m.Schema) -> list[Problem]:
         if sigs[f.signature] > 1:
             err(f, f"function {f.signature} is declared twice")
             sigs[f.signature] = 0
-        if f.security_definer and "search_path" not in dict(f.config):
-            err(f, f"function {f.qualified_name} is SECURITY DEFINER and must pin its search path "
-                   "(add `set: {search_path: \"\"}` and qualify names in the body)")
         check_type(f, f.returns, f"function {f.qualified_name}'s result")
         for a in f.arguments:
             check_type(f, a.type, f"function {f.qualified_name}'s argument {a.name or a.type}")
@@ -202,16 +230,30 @@ def validate(schema: m.Schema) -> list[Problem]:
                 err(f, f"function {f.qualified_name}: argument {a.name or a.type} follows an argument with a default, "
                        "so it needs a default too")
 
-    sequences = {f"{t.schema}.{t.name}_{c.name}_seq": (t, c) for t in schema.tables for c in t.columns if c.identity}
+    sequences = {f"{t.schema}.{t.name}_{c.name}_seq": (t, c) for t in schema.tables for c in t.columns
+                 if c.identity or c.serial}
+    standalone = {q.qualified_name: q for q in schema.sequences}
+    for q in schema.sequences:
+        check_schema(q, q.schema, f"sequence {q.qualified_name}")
+        claim(q, q.schema, q.name, "sequence")
     for g in schema.grants:
         check_roles(g, g.roles, f"a {g.action} on {g.on} {g.object}")
-        if g.on == "sequence":
+        if g.on == "sequence" and g.object in standalone:
+            if when(g) < when(standalone[g.object]):
+                err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the sequence exists")
+        elif g.on == "sequence":
             owner = sequences.get(g.object)
             if owner is None:
-                err(g, f"unknown sequence {g.object}: only the sequences of identity columns "
-                       f"(<table>_<column>_seq) are known{did_you_mean(g.object, sequences)}")
+                err(g, f"unknown sequence {g.object}: declare it under `sequences:`, or name the sequence of an "
+                       f"identity or serial column (<table>_<column>_seq){did_you_mean(g.object, set(sequences) | set(standalone))}")
             elif when(g) < when(owner[1], owner[0]):
                 err(g, f"a {g.action} on {g.object} ({label(g)}) comes before its identity column exists")
+        if g.on == "column":
+            tname, _, col = g.object.rpartition(".")
+            owner_table = tables.get(tname)
+            if owner_table is not None and owner_table.column(col) is None:
+                err(g, f"a {g.action} names unknown column {g.object}"
+                       f"{did_you_mean(col, [c.name for c in owner_table.columns])}")
         relation = tables.get(g.object) or views_seen.get(g.object)
         if g.on == "table" and relation is None and g.pos is not None and g.object.count(".") == 1:
             err(g, f"a {g.action} names unknown table {g.object}{did_you_mean(g.object, set(tables) | set(views_seen))}")
@@ -219,7 +261,8 @@ def validate(schema: m.Schema) -> list[Problem]:
             err(g, f"a {g.action} on {g.object} ({label(g)}) comes before it exists")
         if g.on == "function":
             name = g.object.split("(")[0]
-            if name in functions and when(g) < when(functions[name]):
+            fn = by_signature.get(g.object) or functions.get(name)
+            if fn is not None and when(g) < when(fn):
                 err(g, f"a {g.action} on {g.object} ({label(g)}) comes before the function exists")
     for d in schema.default_privileges:
         check_roles(d, d.roles, "a default privilege")

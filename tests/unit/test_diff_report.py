@@ -53,7 +53,8 @@ def test_json_structure_is_stable_and_documented():
     assert by_object["public.user_plans"]["after"] == {"enabled": True}
     hack = by_object["public.user_plans.hack"]
     assert hack["destructive"] is True and hack["reason"].startswith("drops column")
-    assert list(hack["before"]) == ["name", "type", "nullable", "default", "identity", "generated", "comment"]
+    assert list(hack["before"]) == ["name", "type", "nullable", "default", "identity", "generated", "collation",
+                                   "comment"]
     assert data["unmanaged"] == [{"kind": "table", "object": "public.legacy"}]
     assert data["warnings"] == ["a warning"]
 

@@ -219,9 +219,18 @@ def test_unknown_type_with_suggestion_and_serial_explained():
         tables:
           public.t: {migration: "001", columns: {a: integr}}
         """)
-    assert "identity" in one_problem("""
+    t = load("""
         tables:
           public.t: {migration: "001", columns: {a: serial}}
+        """).table("public.t")
+    assert (t.columns[0].type, t.columns[0].serial, t.columns[0].nullable) == ("integer", True, False)
+    assert "serial (it has a sequence default) and cannot also have a default" in one_problem("""
+        tables:
+          public.t: {migration: "001", columns: {b: {type: BigSerial, default: "1"}}}
+        """)
+    assert "only valid for a column" in one_problem("""
+        functions:
+          public.f: {migration: "001", returns: serial, language: sql, body: select 1}
         """)
 
 
@@ -311,12 +320,16 @@ def test_trigger_naming_an_unknown_function():
     assert "trigger tr calls unknown function public.tuch (did you mean 'public.touch'?)" in msg
 
 
-def test_security_definer_must_pin_search_path():
-    msg = one_problem("""
+def test_security_definer_without_search_path_is_a_warning():
+    s = load("""
         functions:
           public.f: {migration: "001", returns: integer, security_definer: true, language: sql, body: select 1}
         """)
-    assert "SECURITY DEFINER and must pin its search path" in msg
+    assert [str(w) for w in s.warnings] == [
+        "s.yaml:9:3: function public.f is SECURITY DEFINER without a pinned search_path: it runs with its owner's "
+        "rights and resolves unqualified names through the caller's search_path, so a caller who can create objects "
+        "in a schema on that path can make it run their code; add `set: {search_path: \"\"}` and qualify every "
+        "name in the body"]
 
 
 def test_objects_need_an_owner_migration_and_it_must_exist():
