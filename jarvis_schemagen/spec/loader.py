@@ -14,6 +14,7 @@ from typing import Callable
 import yaml
 
 from .. import model as m
+from ..printable import has_controls
 from .problems import Problem, did_you_mean
 from .types import TypeProblem, canonical_type
 
@@ -22,6 +23,10 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 IDENT_RE = re.compile(r"^[a-z_][a-z0-9_$]*$")
 MAX_IDENT = 63
+# <id>_<name>.sql must fit a file name (255 bytes on common file systems), with room for the
+# ".<file>.tmp" render writes first
+MAX_MIGRATION_NAME = 200
+NUL_MESSAGE = "contains a NUL character (\\0), which PostgreSQL cannot store"
 
 _BOOL_TRUE = {"true"}
 _BOOL_FALSE = {"false"}
@@ -34,6 +39,8 @@ PRIVILEGES = {
     "schema": {"usage", "create", "all"},
     "sequence": {"usage", "select", "update", "all"},
 }
+# default_privileges `on:` word -> the kind of object (for its privilege words)
+DEFAULT_PRIVILEGE_KINDS = {"tables": "table", "sequences": "sequence", "functions": "function"}
 FK_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 EVENT_ORDER = ("insert", "update", "delete", "truncate")
 
@@ -77,6 +84,9 @@ def _mapping(ctx: _Ctx, node, what: str) -> list[tuple[str, yaml.Node, yaml.Node
         if not isinstance(k, yaml.ScalarNode):
             ctx.error(k, f"keys in {what} must be plain text")
             continue
+        if "\x00" in k.value:
+            ctx.error(k, f"a key in {what} {NUL_MESSAGE}")
+            continue
         if k.value in seen:
             ctx.error(k, f"duplicate key '{k.value}' in {what} (first defined at line {seen[k.value]})")
             continue
@@ -90,6 +100,9 @@ def _text(ctx: _Ctx, node, what: str) -> str | None:
         return None
     if not isinstance(node, yaml.ScalarNode):
         ctx.error(node, f"{what} must be text")
+        return None
+    if "\x00" in node.value:
+        ctx.error(node, f"{what} {NUL_MESSAGE}")
         return None
     return node.value
 
@@ -176,6 +189,56 @@ def _qualified(ctx: _Ctx, node, text: str, what: str, default_schema: str = "pub
         return None
     ok = _ident(ctx, node, parts[0], "schema name") & _ident(ctx, node, parts[1], what)
     return (parts[0], parts[1]) if ok else None
+
+
+def _split_top_level(text: str, sep: str = ",") -> list[str]:
+    """``text`` split at ``sep`` outside parentheses (``numeric(12,4), text`` -> 2 parts)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+GRANT_TARGET_HELP = ("`on` must be '<kind> <name>': 'table schema.name', 'sequence schema.name', 'schema name' "
+                     "or 'function schema.name(argument types)'")
+
+
+def _grant_target(ctx: _Ctx, node, text: str) -> tuple[str, str] | None:
+    """A top-level grant's ``on:`` text parsed into (kind, object) from a closed vocabulary: the kind
+    word, then a schema-qualified name (a function with its argument types), each part checked.
+    Nothing of the text reaches SQL except through these parts."""
+    words = text.split(None, 1)
+    if len(words) != 2 or words[0].lower() not in PRIVILEGES:
+        ctx.error(node, f"{GRANT_TARGET_HELP}{did_you_mean(words[0].lower(), PRIVILEGES) if words else ''}")
+        return None
+    kind, name = words[0].lower(), words[1].strip()
+    if kind == "schema":
+        return (kind, name) if _ident(ctx, node, name, "schema name") else None
+    if kind in ("table", "sequence"):
+        q = _qualified(ctx, node, name, f"{kind} name")
+        return (kind, m.qualify(*q)) if q else None
+    open_at = name.find("(")
+    if open_at < 0 or not name.endswith(")"):
+        ctx.error(node, f"{GRANT_TARGET_HELP}: a function needs its argument types, e.g. 'function public.f(uuid)'")
+        return None
+    q = _qualified(ctx, node, name[:open_at].strip(), "function name")
+    inner = name[open_at + 1:-1]
+    types = []
+    if inner.strip():
+        for part in _split_top_level(inner):
+            try:
+                types.append(canonical_type(part))
+            except TypeProblem as e:
+                ctx.error(node, f"in `on`: {e}")
+                return None
+    return ("function", f"{m.qualify(*q)}({', '.join(types)})") if q else None
 
 
 def _fields(ctx: _Ctx, node, what: str, handlers: dict[str, Callable], required=()) -> dict | None:
@@ -304,15 +367,14 @@ class _Loader:
                 ctx.error(item, "a top-level grant needs `on: <kind> <name>` (e.g. `sequence public.t_id_seq`) "
                                 "and `migration:`")
                 continue
-            text = (_text(ctx, on_node, "on") or "").strip()
-            kind, _, name = text.partition(" ")
-            if kind not in PRIVILEGES or not name.strip():
-                ctx.error(on_node, f"`on` must be '<kind> <name>' with kind one of {', '.join(sorted(PRIVILEGES))}")
+            target = _grant_target(ctx, on_node, _text(ctx, on_node, "on") or "")
+            if target is None:
                 continue
+            kind, name = target
             rest = yaml.SequenceNode("tag:yaml.org,2002:seq", [yaml.MappingNode(
                 item.tag, [(k, v) for k, v in item.value if not (isinstance(k, yaml.ScalarNode) and k.value == "on")],
                 start_mark=item.start_mark, end_mark=item.end_mark)], start_mark=item.start_mark, end_mark=item.end_mark)
-            self._grant_items(rest, kind, name.strip(), None, False)
+            self._grant_items(rest, kind, name, None, False)
 
     # -- top level
     def load(self, root) -> m.Schema | None:
@@ -386,6 +448,16 @@ class _Loader:
             if not name or not re.fullmatch(r"[a-z0-9_]+", name):
                 ctx.error(vnode, f"migration name '{name or ''}' must be lower-case letters, digits and _ (it becomes the file name)")
                 continue
+            if len(name) > MAX_MIGRATION_NAME:
+                ctx.error(vnode, f"migration name of {len(name)} characters is too long: at most {MAX_MIGRATION_NAME} "
+                                 f"(it becomes the file name {key}_<name>.sql)")
+                continue
+            # written into the SQL file's header, each line prefixed with "-- ": only tab and newline
+            # may stand in it (a \r would end the SQL comment as a newline does)
+            bad = has_controls(comment, allow="\t\n") if comment is not None else None
+            if bad:
+                ctx.error(vnode, f"the comment of migration {key} contains the control character U+{ord(bad):04X}: "
+                                 "only tab and newline may stand in a comment written into a SQL file")
             out.append(m.Migration(id=key, name=name, comment=comment, pos=ctx.pos(knode)))
         ids = [mig.id for mig in out]
         if ids != sorted(ids, key=int) and out:
@@ -434,15 +506,28 @@ class _Loader:
                     ctx.error(f["@default_privileges"], "default_privileges describe the platform's setup and are only supported on assumed schemas")
                 for item in _list(ctx, f["default_privileges"], "default_privileges") or []:
                     d = _fields(ctx, item, "a default privilege", {
-                        "on": lambda n: _choice(ctx, n, "on", ("tables", "sequences", "functions")),
+                        "on": lambda n: _choice(ctx, n, "on", tuple(DEFAULT_PRIVILEGE_KINDS)),
                         "grant": lambda n: _text_list(ctx, n, "grant"),
                         "to": lambda n: _text_list(ctx, n, "to"),
                         "for_role": lambda n: _text(ctx, n, "for_role"),
                     }, required=("on", "grant", "to"))
-                    if d and d.get("on"):
-                        self.default_privileges.append(m.DefaultPrivilege(
-                            schema=name, on=d["on"], privileges=tuple(p.lower() for p in d["grant"]),
-                            roles=d["to"], for_role=d.get("for_role"), pos=ctx.pos(item)))
+                    if not d or not d.get("on") or "grant" not in d or "to" not in d:
+                        continue  # the missing or invalid key is reported
+                    kind = DEFAULT_PRIVILEGE_KINDS[d["on"]]
+                    privs = tuple(p.lower() for p in d["grant"])
+                    bad = [p for p in privs if p not in PRIVILEGES[kind]]
+                    for p in bad:
+                        ctx.error(d["@grant"], f"'{p}' is not a privilege on {d['on']}; use "
+                                               f"{', '.join(sorted(PRIVILEGES[kind]))}")
+                    if not privs or not d["to"]:
+                        ctx.error(item, "a default privilege needs `grant: [privileges]` and `to: [roles]`")
+                    if d.get("for_role") is not None and not _ident(ctx, d["@for_role"], d["for_role"], "role name"):
+                        continue
+                    if bad or not privs or not d["to"]:
+                        continue
+                    self.default_privileges.append(m.DefaultPrivilege(
+                        schema=name, on=d["on"], privileges=privs,
+                        roles=tuple(r.lower() for r in d["to"]), for_role=d.get("for_role"), pos=ctx.pos(item)))
             out.append(m.Namespace(name=name, migration=mig, assumed=assumed, comment=f.get("comment"), pos=ctx.pos(knode)))
         return tuple(sorted(out, key=lambda n: n.name))
 
@@ -792,13 +877,16 @@ class _Loader:
     def _references(self, node, name: str, columns: tuple[str, ...], single: bool) -> m.Constraint | None:
         ctx = self.ctx
         if isinstance(node, yaml.ScalarNode):
-            text = _text(ctx, node, "references") or ""
-            mt = re.fullmatch(r"\s*([a-z0-9_.$]+)\s*(?:\(\s*([a-z0-9_$,\s]+)\s*\))?\s*", text)
-            if not mt:
-                ctx.error(node, f"references '{text}' must be table or table(column)")
+            text = (_text(ctx, node, "references") or "").strip()
+            # split by hand, not with a backtracking regex: linear in the length of the text
+            table, paren, rest = text.partition("(")
+            table = table.strip()
+            ref_columns = tuple(c.strip() for c in rest[:-1].split(",")) if paren else ()
+            if (not re.fullmatch(r"[a-z0-9_.$]+", table) or paren and not rest.endswith(")")
+                    or any(not IDENT_RE.match(c) for c in ref_columns)):
+                ctx.error(node, f"references '{_shorten(text)}' must be table or table(column)")
                 return None
-            f = {"table": mt.group(1), "@table": node,
-                 "columns": tuple(c.strip() for c in mt.group(2).split(",")) if mt.group(2) else ()}
+            f = {"table": table, "@table": node, "columns": ref_columns}
         else:
             f = _fields(ctx, node, "references", {
                 "table": lambda n: _text(ctx, n, "table"),
@@ -812,7 +900,12 @@ class _Loader:
             if f is None or not f.get("table"):
                 return None
             if "column" in f:
+                if f["column"] is None:
+                    ctx.error(f["@column"], "references: `column` needs a column name")
+                    return None
                 f["columns"] = (f["column"],)
+            if not all(_ident(ctx, f.get("@columns") or f.get("@column"), c, "column name") for c in f.get("columns") or ()):
+                return None
         q = _qualified(ctx, f["@table"], f["table"], "table name")
         if q is None:
             return None
@@ -936,18 +1029,24 @@ class _Loader:
         t[kind].append(obj)
 
     def _index_key(self, node, text: str) -> m.IndexKey | None:
-        mt = re.fullmatch(r"\s*(.+?)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*", text, re.IGNORECASE)
-        if not mt:
-            self.ctx.error(node, f"invalid index column '{text}'")
+        # peeled off from the end word by word (linear; a regex with .+? backtracks quadratically)
+        expr, nulls, direction, opclass = text.strip(), None, "asc", None
+        words = expr.rsplit(None, 2)
+        if len(words) == 3 and words[1].lower() == "nulls" and words[2].lower() in ("first", "last"):
+            expr, nulls = words[0], words[2].lower()
+        words = expr.rsplit(None, 1)
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            expr, direction = words[0], words[1].lower()
+        words = expr.rsplit(None, 1)
+        if len(words) == 2 and re.fullmatch(r"[a-z_][a-z0-9_.]*_ops", words[1]):
+            expr, opclass = words[0], words[1]
+        expr = expr.strip()
+        if not expr:
+            self.ctx.error(node, f"invalid index column '{_shorten(text)}'")
             return None
-        expr, direction, nulls = mt.group(1).strip(), (mt.group(2) or "asc").lower(), (mt.group(3) or "").lower() or None
         desc = direction == "desc"
         if nulls == ("first" if desc else "last"):
             nulls = None  # the default for that direction
-        opclass = None
-        mo = re.fullmatch(r"(.+?)\s+([a-z_][a-z0-9_.]*_ops)", expr)
-        if mo:
-            expr, opclass = mo.group(1).strip(), mo.group(2)
         is_col = bool(IDENT_RE.match(expr))
         if not is_col and expr.startswith("(") and expr.endswith(")"):
             expr = expr[1:-1].strip()
@@ -964,6 +1063,11 @@ class _Loader:
             triggers=tuple(sorted(t["triggers"], key=lambda x: x.name)),
             rls_enabled=enabled, rls_forced=forced, comment=t["comment"],
             migration=t["migration"], assumed=t["assumed"], pos=t["pos"], lint_ignore=t["lint_ignore"])
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """``text`` for a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _strip(text: str | None) -> str | None:
