@@ -1074,6 +1074,32 @@ def _strip(text: str | None) -> str | None:
     return text.strip() if text is not None else None
 
 
+# aliases (*a) reuse a node; reading the spec visits every use. A few aliases of aliases could make
+# a small file cost billions of visits ("billion laughs"), so the expansion is bounded.
+MAX_EXPANSION = 10
+
+
+def _expanded_size(root) -> tuple[int, int]:
+    """(nodes visited when every alias is followed, distinct nodes): linear, memoised per node."""
+    if root is None:
+        return 0, 0
+    size: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:  # iterative post-order: no recursion limit
+        node, done = stack.pop()
+        if id(node) in size and not done:
+            continue
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            continue
+        size[id(node)] = 0  # in progress (a recursive alias cannot be composed, so no cycles)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)], len(size)
+
+
 def load_text(text: str, filename: str = "schema.yaml") -> tuple[m.Schema | None, list[Problem]]:
     """Parse spec text into a model. Returns (schema or None, problems)."""
     ctx = _Ctx(filename)
@@ -1086,6 +1112,12 @@ def load_text(text: str, filename: str = "schema.yaml") -> tuple[m.Schema | None
         return None, [Problem(pos, f"invalid YAML: {msg}")]
     except yaml.YAMLError as e:
         return None, [Problem(m.Pos(filename, 1, 1), f"invalid YAML: {e}")]
+    except RecursionError:  # the pure-Python parser on very deep nesting
+        return None, [Problem(m.Pos(filename, 1, 1), "invalid YAML: nested too deeply")]
+    expanded, distinct = _expanded_size(root)
+    if expanded > max(MAX_EXPANSION * distinct, 100_000):
+        return None, [Problem(m.Pos(filename, 1, 1), f"the spec's YAML aliases expand it to {expanded} nodes "
+                                                     f"from {distinct}: refused (at most {MAX_EXPANSION}x)")]
     loader = _Loader(ctx)
     schema = loader.load(root)
     return schema, ctx.problems
