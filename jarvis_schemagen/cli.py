@@ -45,18 +45,19 @@ class _Group(click.Group):
                 import traceback
 
                 traceback.print_exc()
-            click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0])} "
+            click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
                        "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
             sys.exit(2)
 
 
-def _shown(text: str) -> str:
-    """Text for the terminal: passwords of connection strings masked, control characters other
-    than newline escaped (a name may hold an escape sequence)."""
+def _shown(text: str, mask: bool = False) -> str:
+    """Text for the terminal: control characters other than newline escaped (a name may hold an
+    escape sequence); with ``mask``, passwords of connection strings masked too (the library's own
+    errors are masked where they are made)."""
     from .pg import mask_url
     from .printable import escape_controls
 
-    return escape_controls(mask_url(str(text)), keep="\n")
+    return escape_controls(mask_url(str(text)) if mask else str(text), keep="\n")
 
 
 #: what an invalid spec stopped, per command (validate and diff never write anything)

@@ -34,6 +34,7 @@ _URL_PW_FIRST_AT = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>[^@\s]*)(?P
 # Third, for passwords holding a space: libpq's own rule, userinfo runs to the first "@" or "/".
 _URL_PW_LIBPQ = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>[^@/\n]*)(?P<tail>@)", re.IGNORECASE)
 _URL_RES = (_URL_PW_GREEDY, _URL_PW_FIRST_AT, _URL_PW_LIBPQ)
+_URL_HEAD = re.compile(rf"{_SCHEME}[^:/@\s]*:", re.IGNORECASE)
 # libpq's connection keywords: in a key=value conninfo, whatever follows ``password=value`` up to the
 # next of these is part of a mistyped password (``password=S3cr3t pw=x/y``), never shown
 CONNINFO_KEYWORDS = (
@@ -59,6 +60,7 @@ _KV_PW = re.compile(
 _KV_PW_ALL = re.compile(
     r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\\n]|\\.)*'|'[^\n]*|\"[^\"\n]*\"?"
     rf"|[^\s&'\"]+(?:\s+(?!{_KEYWORD})[^\s&]+)*)", re.IGNORECASE)
+_CONNINFO_HEAD = re.compile(r"\s*[A-Za-z_]+\s*=")
 _QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
 MASK = "***"
 
@@ -69,9 +71,19 @@ def mask_url(url: str) -> str:
     if url is None:
         return url
     text = str(url)
+    whole = _URL_HEAD.match(text.strip())
+    if whole and "\n" not in text.strip():
+        # the text is one URL: its password runs to the last "@" in it, whatever it holds (spaces,
+        # unescaped "@" and "/"); masking a little of the host is better than showing a password
+        text = text.strip()
+        at = text.rfind("@")
+        if at > whole.end():
+            text = text[:whole.end()] + MASK + text[at:]
     for rx in _URL_RES:
         text = rx.sub(lambda mt: mt.group("head") + MASK + mt.group("tail"), text)
-    return _KV_PW.sub(lambda mt: mt.group("head") + MASK, text)
+    # the text is one key=value conninfo: a password runs to the next keyword, whatever it holds
+    kv = _KV_PW_ALL if _CONNINFO_HEAD.match(text) and "\n" not in text.strip() else _KV_PW
+    return kv.sub(lambda mt: mt.group("head") + MASK, text)
 
 
 def _passwords_in(url: str | None) -> list[str]:
@@ -338,7 +350,9 @@ class TempCluster:
             return self
         user = self._server_user()
         self._owner_pid = os.getpid()
-        base = Path(tempfile.mkdtemp(prefix="schemagen-pg-", dir=self._temp_parent()))
+        remove_stale_clusters(self._temp_parent())
+        base = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX, dir=self._temp_parent()))
+        (base / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.dir = base
         data = base / "data"
         atexit.register(self.stop)
@@ -448,6 +462,56 @@ class TempCluster:
     def __repr__(self) -> str:
         state = f"{self.dir} port {self.port}" if self._started else "stopped"
         return f"TempCluster(PostgreSQL {self.major_version}, {state})"
+
+
+CLUSTER_PREFIX = "schemagen-pg-"
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, another user's
+    return True
+
+
+def remove_stale_clusters(parent: str | Path) -> list[Path]:
+    """Remove the throwaway clusters under ``parent`` whose owning process is dead (killed with -9,
+    and its watchdog with it): stop a server still running there, delete the directory. Clusters of
+    live processes, and directories this process may not touch, are left alone. Returns the removed."""
+    import signal
+    import time
+
+    removed = []
+    try:
+        candidates = sorted(Path(parent).glob(CLUSTER_PREFIX + "*"))
+    except OSError:
+        return removed
+    for d in candidates:
+        try:
+            owner = int((d / OWNER_FILE).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # not ours to judge (another version, another user, being created)
+        if _alive(owner):
+            continue
+        try:  # a server left running: stop it, if it is really this directory's postmaster
+            pm = int((d / "data" / "postmaster.pid").read_text().split()[0])
+            cmdline = Path(f"/proc/{pm}/cmdline").read_bytes().replace(b"\0", b" ")
+            if _alive(pm) and str(d / "data").encode() in cmdline:
+                os.kill(pm, signal.SIGQUIT)  # immediate shutdown
+                for _ in range(50):
+                    if not _alive(pm):
+                        break
+                    time.sleep(0.1)
+        except (OSError, ValueError, IndexError):
+            pass
+        shutil.rmtree(d, ignore_errors=True)
+        if not d.exists():
+            removed.append(d)
+    return removed
 
 
 def _free_port(sock_dir: Path) -> int:

@@ -105,3 +105,37 @@ def _skip_string(text: str, i: int, *, backslash: bool) -> int:
         else:
             j += 1
     return n
+
+
+# statements that end, open or split a transaction: in a migration file they would break the
+# runner's one-transaction-per-file (a COMMIT half way leaves the first half committed)
+TRANSACTION_CONTROL = {"begin", "commit", "rollback", "savepoint", "release", "end", "abort"}
+_TWO_WORD_CONTROL = {"start": "transaction", "prepare": "transaction"}
+
+
+def transaction_control(text: str) -> tuple[int, str] | None:
+    """(offset, statement's first words) of the first transaction-control statement of ``text``
+    outside strings, dollar quotes and comments, else None. A text this lexer cannot follow
+    (``BEGIN ATOMIC`` bodies) is reported at its first statement, as it cannot be checked."""
+    spans = statement_spans(text)
+    if spans is None:
+        mt = _ATOMIC_BEGIN.search(text)
+        return (mt.start() if mt else 0, "begin atomic")
+    for a, b in spans:
+        first = _WORD.match(text, a)
+        if not first:
+            continue
+        word = first.group(0).lower()
+        if word in TRANSACTION_CONTROL:
+            return a, word
+        if word in _TWO_WORD_CONTROL:
+            j = first.end()
+            while j < b and text[j].isspace():
+                j += 1
+            second = _WORD.match(text, j)
+            if second and second.group(0).lower() == _TWO_WORD_CONTROL[word]:
+                return a, f"{word} {second.group(0).lower()}"
+    return None
+
+
+_ATOMIC_BEGIN = re.compile(r"\bbegin\s+atomic\b", re.IGNORECASE)
