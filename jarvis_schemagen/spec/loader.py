@@ -15,6 +15,7 @@ import yaml
 
 from .. import model as m
 from ..printable import has_controls
+from ..sqltext import expression_problem
 from .problems import Problem, did_you_mean
 from .types import TypeProblem, canonical_type
 
@@ -122,6 +123,19 @@ def _lint_ignore(ctx: _Ctx, node) -> tuple[tuple[str, str], ...]:
             continue
         out.append((rule, reason.strip()))
     return tuple(sorted(out))
+
+
+def _expr(ctx: _Ctx, node, what: str) -> str | None:
+    """An SQL expression: the author's SQL, kept inside the statement it is written into (see
+    sqltext.expression_problem); anything that could end that statement is refused."""
+    text = _text(ctx, node, what)
+    if text is None:
+        return None
+    problem = expression_problem(text)
+    if problem:
+        ctx.error(node, f"invalid {what} expression '{_shorten(text)}': {problem}")
+        return None
+    return text
 
 
 def _bool(ctx: _Ctx, node, what: str) -> bool | None:
@@ -696,7 +710,7 @@ class _Loader:
                 af = _fields(ctx, a, "a function argument", {
                     "name": lambda n: _text(ctx, n, "name"),
                     "type": lambda n: _type(ctx, n, "argument type"),
-                    "default": lambda n: _text(ctx, n, "default"),
+                    "default": lambda n: _expr(ctx, n, "default"),
                     "mode": lambda n: _choice(ctx, n, "mode", ("in", "out", "inout", "variadic")),
                 }, required=("type",))
                 if af is None:
@@ -822,9 +836,9 @@ class _Loader:
                 f = _fields(ctx, vnode, f"column {t['raw']}.{name}", {
                     "type": lambda n: _type(ctx, n, f"the type of column {name}"),
                     "nullable": lambda n: _bool(ctx, n, "nullable"),
-                    "default": lambda n: _text(ctx, n, "default"),
+                    "default": lambda n: _expr(ctx, n, "default"),
                     "identity": lambda n: _choice(ctx, n, "identity", ("always", "by default")),
-                    "generated": lambda n: _text(ctx, n, "generated"),
+                    "generated": lambda n: _expr(ctx, n, "generated"),
                     "primary_key": lambda n: _bool(ctx, n, "primary_key"),
                     "unique": lambda n: _bool(ctx, n, "unique"),
                     "references": lambda n: n,
@@ -865,10 +879,10 @@ class _Loader:
             if "check" in f:
                 cn = f["check"]
                 if isinstance(cn, yaml.ScalarNode):
-                    expr, cname = _text(ctx, cn, "check"), f"{tname}_{name}_check"
+                    expr, cname = _expr(ctx, cn, "check"), f"{tname}_{name}_check"
                 else:
                     cf = _fields(ctx, cn, "check", {"name": lambda n: _text(ctx, n, "name"),
-                                                    "expression": lambda n: _text(ctx, n, "expression")},
+                                                    "expression": lambda n: _expr(ctx, n, "expression")},
                                  required=("expression",)) or {}
                     expr, cname = cf.get("expression"), cf.get("name") or f"{tname}_{name}_check"
                 if expr:
@@ -920,7 +934,7 @@ class _Loader:
         for name, knode, vnode in _mapping(ctx, node, f"constraints of {t['raw']}") or []:
             _ident(ctx, knode, name, "constraint name")
             f = _fields(ctx, vnode, f"constraint {name}", {
-                "check": lambda n: _text(ctx, n, "check"),
+                "check": lambda n: _expr(ctx, n, "check"),
                 "unique": lambda n: _text_list(ctx, n, "unique"),
                 "primary_key": lambda n: _text_list(ctx, n, "primary_key"),
                 "foreign_key": lambda n: _text_list(ctx, n, "foreign_key"),
@@ -961,7 +975,7 @@ class _Loader:
                 "columns": lambda n: _text_list(ctx, n, "columns"),
                 "unique": lambda n: _bool(ctx, n, "unique"),
                 "method": lambda n: _choice(ctx, n, "method", ("btree", "hash", "gin", "gist", "brin", "spgist")),
-                "where": lambda n: _text(ctx, n, "where"),
+                "where": lambda n: _expr(ctx, n, "where"),
                 "include": lambda n: _text_list(ctx, n, "include"),
             }, required=("columns",))
             if f is None:
@@ -980,8 +994,8 @@ class _Loader:
                 "command": lambda n: _choice(ctx, n, "command", ("all", "select", "insert", "update", "delete")),
                 "roles": lambda n: _text_list(ctx, n, "roles"),
                 "permissive": lambda n: _bool(ctx, n, "permissive"),
-                "using": lambda n: _text(ctx, n, "using"),
-                "with_check": lambda n: _text(ctx, n, "with_check"),
+                "using": lambda n: _expr(ctx, n, "using"),
+                "with_check": lambda n: _expr(ctx, n, "with_check"),
             })
             if f is None:
                 return
@@ -1005,7 +1019,7 @@ class _Loader:
                 "events": lambda n: n,
                 "for_each": lambda n: _choice(ctx, n, "for_each", ("row", "statement")),
                 "columns": lambda n: _text_list(ctx, n, "columns"),
-                "when": lambda n: _text(ctx, n, "when"),
+                "when": lambda n: _expr(ctx, n, "when"),
             }, required=("function", "timing", "events"))
             if f is None:
                 return
@@ -1048,6 +1062,10 @@ class _Loader:
         if nulls == ("first" if desc else "last"):
             nulls = None  # the default for that direction
         is_col = bool(IDENT_RE.match(expr))
+        problem = None if is_col else expression_problem(expr)
+        if problem:
+            self.ctx.error(node, f"invalid index expression '{_shorten(expr)}': {problem}")
+            return None
         if not is_col and expr.startswith("(") and expr.endswith(")"):
             expr = expr[1:-1].strip()
         return m.IndexKey(expression=expr, descending=desc, nulls=nulls, is_column=is_col, opclass=opclass)

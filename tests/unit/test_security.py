@@ -489,3 +489,54 @@ def test_the_cache_is_written_through_an_exclusive_temporary_file(tmp_path):
         os.symlink(victim, tmp_path / pid_name)
     cache.write(tmp_path / "spec-abc.json", _desired())
     assert victim.read_text() == "precious" and cache.read(tmp_path / "spec-abc.json") == _desired()
+
+
+# ---------------------------------------------------------------- expressions stay inside their statement
+
+EXPRESSION_ATTACKS = [
+    "1); drop table public.victim; --",
+    "true) ; create role pwned; select (1",
+    "x > 0 -- the closing parenthesis is eaten",
+    "'unterminated",
+    '"unterminated',
+    "$$unterminated",
+    "/* unterminated",
+    "1; drop table public.victim",
+    "'a\\' || ' ; drop table public.victim; -- '",  # a backslash: meaning depends on standard_conforming_strings
+    "1 \\! touch /tmp/pwned",                      # a psql meta-command
+    "((1)",
+]
+
+
+@pytest.mark.parametrize("attack", EXPRESSION_ATTACKS)
+@pytest.mark.parametrize("field", ["default", "check", "generated", "using", "with_check", "where", "when",
+                                   "index key", "argument default", "table check"])
+def test_an_expression_cannot_leave_its_statement(field, attack):
+    q = "'" + attack.replace("'", "''") + "'"
+    col = "      v: {type: integer, %s: %s}\n"
+    body = {
+        "default": col % ("default", q), "check": col % ("check", q), "generated": col % ("generated", q),
+        "using": f"    rls: true\n    policies:\n      p: {{using: {q}}}\n",
+        "with_check": f"    rls: true\n    policies:\n      p: {{command: insert, with_check: {q}}}\n",
+        "where": f"    indexes:\n      t_i: {{columns: [id], where: {q}}}\n",
+        "index key": f"    indexes:\n      t_i: {{columns: [{q}]}}\n",
+        "when": f"    triggers:\n      t_tr: {{timing: before, events: [update], function: public.f, when: {q}}}\n",
+        "table check": f"    constraints:\n      t_c: {{check: {q}}}\n",
+        "argument default": "",
+    }[field]
+    fn = ("functions:\n  public.f:\n    migration: '001'\n    returns: trigger\n"
+          "    body: 'begin return new; end;'\n")
+    if field == "argument default":
+        fn = ("functions:\n  public.f:\n    migration: '001'\n    returns: integer\n"
+              f"    arguments: [{{name: a, type: integer, default: {q}}}]\n    body: 'begin return 1; end;'\n")
+    found = problems(HEADER + TABLE + body + fn)
+    assert any("expression" in p for p in found), found
+
+
+def test_ordinary_expressions_are_accepted():
+    spec = HEADER + TABLE + """      plan: {type: text, default: "'free'", check: "plan in ('free', 'pro') -- a comment\\n"}
+      meta: {type: jsonb, default: "'{}'::jsonb"}
+      note: {type: text, check: "note !~ E'\\\\\\\\d' and note <> $$x$$ and \\"plan\\" is not null"}
+"""
+    t = api.load_spec_text(spec, "s.yaml").tables[0]
+    assert {c.name for c in t.constraints} >= {"t_plan_check", "t_note_check"}
