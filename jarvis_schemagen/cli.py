@@ -412,6 +412,7 @@ def status(db, directory, fmt) -> None:
     import json
 
     from .apply import status as run_status
+    from .printable import escape_controls
 
     report = run_status(_need_db(db), directory)
     if fmt == "json":
@@ -424,10 +425,11 @@ def status(db, directory, fmt) -> None:
             name = f"{e.version}_{e.name}.sql"
             if e.applied_at:  # aligned columns; times in UTC whatever the session's time zone
                 utc = datetime.fromisoformat(e.applied_at).astimezone(timezone.utc)
-                click.echo(f"{e.state:<12} {name:<{width}}  {utc:%Y-%m-%d %H:%M:%S} UTC  by {e.applied_by}")
+                click.echo(escape_controls(  # ledger text: escaped
+                    f"{e.state:<12} {name:<{width}}  {utc:%Y-%m-%d %H:%M:%S} UTC  by {e.applied_by}"))
             else:
-                click.echo(f"{e.state:<12} {name}")
-        click.echo(f"{report.database}: " + ", ".join(
+                click.echo(escape_controls(f"{e.state:<12} {name}"))
+        click.echo(f"{escape_controls(report.database)}: " + ", ".join(
             f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
     sys.exit(0 if report.ok else 1)
 
