@@ -642,6 +642,9 @@ class _Loader:
             query = (f.get("query") or "").strip().rstrip(";").rstrip()
             if "query" in f and not query:
                 ctx.error(f["@query"], f"view {qname} needs a query (select ...)")
+            elif query and expression_problem(query):  # one query, kept inside its create view statement
+                ctx.error(f["@query"], f"invalid query of view {qname}: {expression_problem(query)}")
+                query = ""
             materialized = bool(f.get("materialized"))
             for opt in ("security_invoker", "security_barrier"):
                 if materialized and f.get(opt) is not None:
