@@ -642,8 +642,9 @@ class _Loader:
             query = (f.get("query") or "").strip().rstrip(";").rstrip()
             if "query" in f and not query:
                 ctx.error(f["@query"], f"view {qname} needs a query (select ...)")
-            elif query and expression_problem(query):  # one query, kept inside its create view statement
-                ctx.error(f["@query"], f"invalid query of view {qname}: {expression_problem(query)}")
+            elif query and expression_problem(query + "\n"):  # one query, kept in its create view statement
+                # (a trailing -- comment is fine: the renderer puts the ";" on a line of its own then)
+                ctx.error(f["@query"], f"invalid query of view {qname}: {expression_problem(query + chr(10))}")
                 query = ""
             materialized = bool(f.get("materialized"))
             for opt in ("security_invoker", "security_barrier"):

@@ -26,6 +26,7 @@ tables:
   public.t:
     migration: "001"
     comment: TABLE_COMMENT
+    rls: true
     columns:
       id: {type: bigint, primary_key: true}
 """
