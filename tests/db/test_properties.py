@@ -1,12 +1,16 @@
 """Property tests on real PostgreSQL (issue 12, item 7): adversarial strings (newlines, quotes, $$,
-;, --, */, backslashes, control characters, unicode) in every spec field that reaches SQL. The
-rendered files are executed; a canary table must survive, and no role, membership or privilege
-may appear that the spec did not ask for.
+;, --, */, backslashes, control characters, unicode) in every spec field that reaches SQL, and in
+the names of database objects that `diff` reads back. The
+rendered files and the `diff --format sql` output (through psql) are executed; a canary table
+must survive, no role, membership or privilege may appear that the spec did not ask for, and the
+fix must converge (the next diff finds nothing).
 
 Bounded for CI (a handful of examples each, the issue's payloads always among them).
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -17,7 +21,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jarvis_schemagen import api, pg
+from jarvis_schemagen.diff import diff
 from jarvis_schemagen.errors import SpecError
+from jarvis_schemagen.report import format_sql, format_text
 
 pytestmark = pytest.mark.db
 
@@ -259,3 +265,98 @@ def test_adversarial_function_bodies_never_escape_their_quotes(scratch, referenc
     after = snapshot(url)
     assert after["victim"] and after["roles"] == reference["roles"] and after["members"] == reference["members"]
     scratch.drop_all()
+# ---------------------------------------------------------------- 2. names from the database into diff
+
+@pytest.fixture(scope="module")
+def jarvis_canary(pg_server, canary_template):
+    """The five Jarvis files applied on top of the canary template."""
+    name = f"schemagen_jcanary_{uuid.uuid4().hex[:10]}"
+    pg.create_database(pg_server.url, name, template=canary_template)
+    apply_files(pg_server.url_for(name), api.render_migrations(api.load_spec(ROOT / "schema.yaml")))
+    yield name
+    pg.drop_database(pg_server.url, name)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("prop-cache")
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def hostile_objects(n: str) -> str:
+    """SQL creating objects named ``n`` (and variants) where the Jarvis spec manages them."""
+    t = "public.user_plans"
+    return f"""
+        alter table {t} add column {ident(n)} text;
+        alter table {t} add constraint {ident(n + '_c')} check (true);
+        create index {ident(n + '_i')} on {t} (plan_type);
+        create policy {ident(n + '_p')} on {t} using (true);
+        create trigger {ident(n + '_t')} before update on {t}
+            for each row execute function public.update_updated_at_column();
+        create table public.{ident(n + '_tab')} (x int);
+        create type public.{ident(n + '_ty')} as enum ('a');
+        create function public.{ident(n + '_f')}(integer, public.{ident(n + '_ty')}) returns int language sql
+            as {literal('select 1 as ' + ident(n))};
+        comment on function public.{ident(n + '_f')}(integer, public.{ident(n + '_ty')}) is {literal(n)};
+        comment on table {t} is {literal(n)};
+        comment on column {t}.plan_type is {literal(n)};
+        grant select on {t} to anon;
+    """
+
+
+def run_psql(url: str, sql: str, tmp_path: Path) -> None:
+    """The README's way: pipe the SQL into psql with ON_ERROR_STOP (when psql is installed)."""
+    bin_dir = pg.find_pg_bin()
+    psql = (bin_dir / "psql") if bin_dir and (bin_dir / "psql").exists() else shutil.which("psql")
+    if not psql:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql)
+        return
+    r = subprocess.run([str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url], input=sql, text=True,
+                       capture_output=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+NAME = HOSTILE.filter(lambda s: "\x00" not in s and len(s.encode()) <= 50)
+
+
+@DB_SETTINGS
+@given(name=NAME)
+@example(name="x\ncreate role diffpwn superuser login; --")
+@example(name="a(int);grant postgres to anon;commit;--")
+@example(name="\x1b]0;pwned\x07\\! touch schemagen_pwned")
+def test_hostile_names_in_the_database_are_data_in_diff_output(pg_server, jarvis_canary, cache_dir, tmp_path, name):
+    s = Scratch(pg_server, jarvis_canary)
+    try:
+        url = s.new()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(hostile_objects(name))
+        before = snapshot(url)
+        report = diff(url, ROOT / "schema.yaml", shadow_url=pg_server.url, strict=True, cache_dir=cache_dir)
+        assert report.drift
+        text = format_text(report)
+        assert not any(ch in text for ch in "\x1b\r\u202e\u2028"), "a control character reached the terminal"
+        sql = format_sql(report)
+        odd = [line for line in sql.splitlines() if any(ch in line for ch in "\x1b\r\u202e\u2028")]
+        assert not odd, f"a control character in the SQL text: {odd}"
+        for line in sql.splitlines():  # every comment line is one comment; no name starts a line of its own
+            assert line.startswith(("--", "begin;", "commit;", "set ", "create ", "drop ", "alter ", "revoke ",
+                                    "grant ", "comment ", "do ", "    ", ")", "returns", "language", "as ",
+                                    "volatile", "stable", "immutable", "strict", "security", "declare", "begin",
+                                    "end", "$")) or not line, line
+        run_psql(url, sql, tmp_path)
+        after = snapshot(url)
+        assert after["victim"], "the canary table was dropped"
+        assert after["roles"] == before["roles"] and after["members"] == before["members"]
+        assert not (tmp_path / "schemagen_pwned").exists(), "psql ran a meta-command from a name"
+        again = diff(url, ROOT / "schema.yaml", shadow_url=pg_server.url, strict=True, cache_dir=cache_dir)
+        assert not again.drift, format_text(again)
+    finally:
+        s.drop_all()

@@ -15,7 +15,8 @@ from jarvis_schemagen import api, pg
 from jarvis_schemagen.cli import main
 from jarvis_schemagen.errors import SpecError
 from jarvis_schemagen.printable import escape_controls
-from jarvis_schemagen.render import dollar_quote, quote_literal, sql_comment
+from jarvis_schemagen.sql import dollar_quote, quote_literal
+from jarvis_schemagen.sql import line_comment as sql_comment
 
 HEADER = """\
 version: 1
@@ -82,7 +83,7 @@ def test_a_spec_file_name_with_a_newline_stays_in_its_comment():
 def test_sql_comment_prefixes_every_line_and_escapes_the_rest():
     assert sql_comment("a\nb\r\nc\rd") == "-- a\n-- b\n-- c\n-- d"
     assert sql_comment("x\n\ny") == "-- x\n--\n-- y"
-    assert sql_comment("a\x1b[31mb\x00") == "-- a\\x1b[31mb\\x00"
+    assert sql_comment("a\x1b[31mb\x07") == "-- a\\x1b[31mb\\x07"
 
 
 @pytest.mark.parametrize("on", [
