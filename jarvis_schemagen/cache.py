@@ -187,7 +187,7 @@ def _checker(hint):
 
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
-        fn = lambda v: True  # noqa: E731
+        fn = well_formed  # whatever it is, what it holds is checked
     elif origin in (typing.Union, types.UnionType):
         alts = [_checker(a) for a in args]
         fn = lambda v: any(a(v) for a in alts)  # noqa: E731
