@@ -11,7 +11,7 @@ from pathlib import Path
 from . import model as m
 from .errors import SpecError, UsageError
 from .spec.loader import load_text
-from .spec.problems import Problem, sort_problems
+from .spec.problems import Problem, sort_problems, suggestion_budget
 from .spec.validate import validate, warnings
 
 DEFAULT_SPEC = "schema.yaml"
@@ -36,9 +36,10 @@ def _complete(schema: m.Schema) -> m.Schema:
 
 def load_spec_text(text: str, filename: str = DEFAULT_SPEC) -> m.Schema:
     """Parse and validate spec text; raises SpecError listing every problem."""
-    schema, problems = load_text(text, filename)
-    if schema is not None:
-        problems = problems + validate(schema)
+    with suggestion_budget():
+        schema, problems = load_text(text, filename)
+        if schema is not None:
+            problems = problems + validate(schema)
     if problems or schema is None:
         raise SpecError(sort_problems(problems))
     schema = replace(schema, warnings=tuple(sort_problems(list(schema.warnings) + warnings(schema))))

@@ -28,6 +28,7 @@ from .errors import DatabaseError, SchemagenError, UsageError
 from .failure import CountingCursor, describe_failure, locate_failure, lock_holders
 from .migrations import MigrationFile, discover
 from .pg import connect, mask_text, mask_url
+from .sqltext import position, transaction_control
 
 #: pg_advisory_lock key: the first 8 bytes of sha256("schemagen apply"), as a signed bigint
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"schemagen apply").digest()[:8], "big", signed=True)
@@ -170,6 +171,7 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                 _guard_history(files, rows, allow_changed)
                 for f in files:
                     if f.version not in rows:
+                        check_runnable(f, f.text())
                         report.pending.append(f)
                     elif rows[f.version].checksum == f.checksum:
                         report.already.append(f)
@@ -218,6 +220,11 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
     rows = ledger.read(conn)
     _guard_history(files, rows, allow_changed)
     by = _applied_by()
+    texts = {}
+    for f in files:  # every file that will run is checked before the first one runs
+        if f.version not in rows:
+            texts[f.version] = f.text()
+            check_runnable(f, texts[f.version])
     for f in files:
         row = rows.get(f.version)
         if row is not None and row.checksum == f.checksum:
@@ -226,7 +233,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
         if row is not None:  # changed, and allowed: never re-run; verified after the pending ones
             report.changed.append(f)
             continue
-        text = f.text()
+        text = texts[f.version]
         emit(f"applying {f.filename}")
         t0 = time.monotonic()
         cur = CountingCursor(conn)
@@ -251,6 +258,29 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
         finally:
             cur.close()
         report.applied.append((f, ms))
+
+
+class UnsafeMigration(SchemagenError):
+    """A migration file the runner refuses to execute (exit 2): nothing was applied."""
+
+    exit_code = 2
+
+
+def check_runnable(f: MigrationFile, text: str) -> None:
+    """Refuse a file the runner cannot apply atomically and faithfully: a NUL (libpq would stop at it
+    and run only the start of the file, reporting success) or a transaction-control statement
+    (a COMMIT half way through would leave the first half committed whatever happens next)."""
+    if "\x00" in text:
+        line, col, _ = position(text, text.index("\x00") + 1)
+        raise UnsafeMigration(f"{f.path}:{line}:{col}: the file contains a NUL character; libpq would stop "
+                              "there and run only the part before it. Nothing was applied")
+    found = transaction_control(text)
+    if found:
+        line, col, _ = position(text, found[0] + 1)
+        raise UnsafeMigration(
+            f"{f.path}:{line}:{col}: the file contains a transaction-control statement ({found[1].upper()}); "
+            "schemagen apply runs each file in one transaction of its own, and a statement like this would "
+            "break its all-or-nothing guarantee. Remove it. Nothing was applied")
 
 
 def _when(row) -> str:

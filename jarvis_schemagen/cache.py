@@ -17,7 +17,7 @@ from typing import Any
 from . import model as m
 from .compare import Change, Rls, Scope
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: a header line with the key and the body's SHA-256
 
 
 @dataclass(frozen=True)
@@ -135,21 +135,107 @@ def _object_hook(d: dict) -> Any:
 
 
 def read(path: Path) -> Any:
+    """The value stored at ``path``, or None (a miss) unless the entry is whole and well formed: written
+    by this format for this very key (its file name), its content hash matching, and every object
+    in it of the model's classes with fields of the declared types. A bad entry is never an error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=_object_hook)
-        if data.get("format") != CACHE_FORMAT:
+        raw = path.read_bytes()
+        head, sep, body = raw.partition(b"\n")
+        header = json.loads(head)
+        if (not sep or not isinstance(header, dict) or header.get("format") != CACHE_FORMAT
+                or header.get("key") != path.stem or header.get("sha256") != hashlib.sha256(body).hexdigest()):
             return None
-        return data["value"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # missing, unreadable or from another version: a miss
+        value = json.loads(body, object_hook=_object_hook)
+        return value if well_formed(value) else None
+    except Exception:  # missing, unreadable, corrupt (even nested too deeply to parse): a miss
+        return None
 
 
 def write(path: Path, value) -> None:
+    """Store ``value`` at ``path``: a header line (format, key, SHA-256 of the body), then the body;
+    written through an exclusive temporary file and an atomic rename."""
+    from .fsutil import write_atomic
+
+    body = json.dumps(to_jsonable(value), separators=(",", ":")).encode("utf-8")
+    header = json.dumps({"format": CACHE_FORMAT, "key": path.stem, "sha256": hashlib.sha256(body).hexdigest()})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "value": to_jsonable(value)}), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, header.encode("utf-8") + b"\n" + body, mode=0o600)
     except OSError:
         pass  # a cache that cannot be written only costs time
 
+
+# ---------------------------------------------------------------- structure of an entry
+#
+# Each declared field type is compiled once into a check function (a closure per type form), so
+# checking a cached model of a thousand tables costs a few milliseconds.
+
+_CHECKERS: dict[Any, Any] = {}
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _checker(hint):
+    """A function value -> bool for the type ``hint`` (classes, unions, tuples, frozensets)."""
+    key = hint
+    try:
+        if key in _CHECKERS:
+            return _CHECKERS[key]
+    except TypeError:  # an unhashable hint: compile it every time
+        key = None
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        fn = well_formed  # whatever it is, what it holds is checked
+    elif origin in (typing.Union, types.UnionType):
+        alts = [_checker(a) for a in args]
+        fn = lambda v: any(a(v) for a in alts)  # noqa: E731
+    elif hint is type(None):
+        fn = lambda v: v is None  # noqa: E731
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _checker(args[0])
+        fn = lambda v: type(v) is tuple and all(item(x) for x in v)  # noqa: E731
+    elif origin is tuple:
+        items = [_checker(a) for a in args]
+        fn = lambda v: type(v) is tuple and len(v) == len(items) and all(c(x) for c, x in zip(items, v))  # noqa: E731
+    elif origin is frozenset:
+        item = _checker(args[0]) if args else (lambda v: True)
+        fn = lambda v: type(v) is frozenset and all(item(x) for x in v)  # noqa: E731
+    elif origin is not None:
+        fn = lambda v: isinstance(v, origin)  # noqa: E731
+    elif hint in (bool, int, str):
+        fn = lambda v: type(v) is hint  # noqa: E731
+    elif isinstance(hint, type) and is_dataclass(hint):
+        fn = lambda v: type(v) is hint and well_formed(v)  # noqa: E731
+    elif isinstance(hint, type):
+        fn = lambda v: isinstance(v, hint)  # noqa: E731
+    else:
+        fn = lambda v: True  # noqa: E731 - a form this check does not know: leave it to the model
+    if key is not None:
+        _CHECKERS[key] = fn
+    return fn
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
+    if cls not in _FIELDS:
+        import typing
+
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = tuple((f.name, _checker(hints[f.name])) for f in fields(cls))
+    return _FIELDS[cls]
+
+
+def well_formed(value) -> bool:
+    """Every object in ``value`` (a Desired, a dict of them, tuples) has fields of the declared types."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and well_formed(v) for k, v in value.items())
+    if type(value) is tuple:
+        return all(well_formed(v) for v in value)
+    if isinstance(value, Scope):
+        names = _checker(frozenset[str])
+        return (names(value.managed_schemas) and isinstance(value.acl_roles, dict)
+                and all(_checker(tuple[str, str])(k) and names(v) for k, v in value.acl_roles.items()))
+    if is_dataclass(value) and not isinstance(value, type):
+        return all(check(getattr(value, name)) for name, check in _fields_of(type(value)))
+    return isinstance(value, (str, int, bool)) or value is None

@@ -25,7 +25,9 @@ EXIT_CODES_HELP = (
 
 
 class _Group(click.Group):
-    """Turns every SchemagenError into `schemagen: error: ...` and its exit code, never a traceback."""
+    """Turns every SchemagenError into `schemagen: error: ...` and its exit code, and any other
+    exception into one line `schemagen: internal error: ...` with exit 2 (a crash is never read as
+    "found something", exit 1); the traceback only with --debug."""
 
     def invoke(self, ctx):
         try:
@@ -36,6 +38,26 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:  # a bug: say so in one line, exit 2
+            if ctx.obj and ctx.obj.get("debug"):
+                import traceback
+
+                traceback.print_exc()
+            click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
+                       "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
+            sys.exit(2)
+
+
+def _shown(text: str, mask: bool = False) -> str:
+    """Text for the terminal: control characters other than newline escaped (a name may hold an
+    escape sequence); with ``mask``, passwords of connection strings masked too (the library's own
+    errors are masked where they are made)."""
+    from .pg import mask_url
+    from .printable import escape_controls
+
+    return escape_controls(mask_url(str(text)) if mask else str(text), keep="\n")
 
 
 #: what an invalid spec stopped, per command (validate and diff never write anything)
@@ -48,12 +70,12 @@ def _report_error(e: SchemagenError, command: str | None = None) -> None:
 
     if isinstance(e, SpecError) and e.problems:
         for p in e.problems:
-            click.echo(str(p), err=True)
+            click.echo(_shown(str(p)), err=True)
         n = len(e.problems)
         click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec{_NOT_DONE.get(command or '', '')}",
                    err=True)
     else:
-        click.echo(f"schemagen: error: {e}", err=True)
+        click.echo(f"schemagen: error: {_shown(str(e))}", err=True)
 
 
 def _print_warnings(warnings) -> None:
@@ -71,13 +93,17 @@ SPEC_OPTION = click.option(
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="SCHEMAGEN_DEBUG",
+              help="On an internal error, print the traceback (for bug reports).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Schema-as-code for PostgreSQL/Supabase.
 
     schema.yaml declares tables, columns, constraints, indexes, RLS policies, functions,
     triggers and grants; `render` turns it into ordered, idempotent migration files;
     `apply` runs them safely; `diff` finds drift between the spec and a live database.
     """
+    ctx.obj = {"debug": debug}
 
 
 @main.command()
@@ -260,6 +286,28 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     sys.exit(report.exit_code)
 
 
+class Seconds(click.ParamType):
+    """A finite, non-negative number of seconds; at most what PostgreSQL's timeouts hold
+    (2147483647 ms). nan, inf and 1e400 are refused (exit 2), not crashed on."""
+
+    name = "seconds"
+    MAX = 2147483.0
+
+    def convert(self, value, param, ctx):
+        import math
+
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number < 0 or number > self.MAX:
+            self.fail(f"{value!r} must be a finite number of seconds from 0 to {self.MAX:.0f}", param, ctx)
+        return number
+
+
 DB_OPTION = click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
                          help="The database (default: $DATABASE_URL). Never printed with its password.")
 DIR_OPTION = click.option("--dir", "directory", default="generated", show_default=True,
@@ -281,11 +329,11 @@ def _need_db(db: str | None) -> str:
               help="Spec whose assumed objects must exist in the database before anything is applied "
                    "(skipped when the default file is absent).")
 @click.option("--dry-run", is_flag=True, help="Print what would be applied, in order; change nothing.")
-@click.option("--lock-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+@click.option("--lock-timeout", default=5.0, show_default=True, type=Seconds(), metavar="S",
               help="Seconds a migration statement may wait for a table lock before failing (0: forever).")
-@click.option("--statement-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+@click.option("--statement-timeout", default=300.0, show_default=True, type=Seconds(), metavar="S",
               help="Seconds one statement may run before failing (0: no limit).")
-@click.option("--wait-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+@click.option("--wait-timeout", default=300.0, show_default=True, type=Seconds(), metavar="S",
               help="Seconds to wait for another schemagen apply on the same database to finish.")
 @click.option("--allow-changed", is_flag=True,
               help="Do not refuse applied files that changed: never re-run them, apply the pending ones, then "
@@ -372,6 +420,7 @@ def status(db, directory, fmt) -> None:
     import json
 
     from .apply import status as run_status
+    from .printable import escape_controls
 
     report = run_status(_need_db(db), directory)
     if fmt == "json":
@@ -384,10 +433,11 @@ def status(db, directory, fmt) -> None:
             name = f"{e.version}_{e.name}.sql"
             if e.applied_at:  # aligned columns; times in UTC whatever the session's time zone
                 utc = datetime.fromisoformat(e.applied_at).astimezone(timezone.utc)
-                click.echo(f"{e.state:<12} {name:<{width}}  {utc:%Y-%m-%d %H:%M:%S} UTC  by {e.applied_by}")
+                click.echo(escape_controls(  # ledger text: escaped
+                    f"{e.state:<12} {name:<{width}}  {utc:%Y-%m-%d %H:%M:%S} UTC  by {e.applied_by}"))
             else:
-                click.echo(f"{e.state:<12} {name}")
-        click.echo(f"{report.database}: " + ", ".join(
+                click.echo(escape_controls(f"{e.state:<12} {name}"))
+        click.echo(f"{escape_controls(report.database)}: " + ", ".join(
             f"{report.count(s)} {s}" for s in ("applied", "pending", "changed", "missing-file") if report.count(s)))
     sys.exit(0 if report.ok else 1)
 

@@ -117,7 +117,7 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
     writes: dict[str, bytes] = {}
     for fname, text in template.items():
         data = text.encode("utf-8")
-        current = on_disk[fname].read_bytes() if fname in on_disk else None
+        current = _read_existing(on_disk[fname]) if fname in on_disk else None
         if current == data:
             report.unchanged.append(fname)
         elif check:
@@ -183,6 +183,15 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
     if new_lock != lock:
         write_lock(out, new_lock)
     return report
+
+
+def _read_existing(path: Path) -> bytes:
+    """The bytes of a file about to be compared or replaced; a directory or an unreadable file
+    named like a migration is the user's to fix (exit 2), not a crash."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
 def _unchanged_since_release(lock: Lock, rendered: dict[str, str], schema: m.Schema) -> bool:

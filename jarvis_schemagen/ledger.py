@@ -5,8 +5,12 @@ safe); never created by ``status`` or ``apply --dry-run``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+
+from .errors import SchemagenError
+from .printable import escape_controls
 
 SCHEMA = "schemagen"
 TABLE = "migrations"
@@ -43,19 +47,82 @@ def exists(conn) -> bool:
 
 
 def ensure(conn) -> None:
-    """Create the ledger if missing (call while holding the apply lock)."""
+    """Create the ledger if missing (call while holding the apply lock); verify it if present."""
+    if exists(conn):
+        verify_shape(conn)
+        return
     with conn.transaction():
         conn.execute(DDL)
 
 
+class LedgerTampered(SchemagenError):
+    """The ledger is not what schemagen created: its rows cannot be trusted (exit 2)."""
+
+    exit_code = 2
+
+
+# column -> type as format_type() prints it; every column is NOT NULL
+COLUMNS = {
+    "version": "text", "name": "text", "checksum": "text", "applied_at": "timestamp with time zone",
+    "duration_ms": "integer", "applied_by": "text", "db_user": "text",
+}
+_VERSION = re.compile(r"\d+")
+_CHECKSUM = re.compile(r"[0-9a-f]{64}")
+
+
+def _tampered(problem: str) -> LedgerTampered:
+    return LedgerTampered(f"the ledger {QUALIFIED} was changed by hand ({escape_controls(problem)}), so which "
+                          "migrations ran cannot be trusted; nothing was done. Restore it from a backup or fix it "
+                          f"to the shape schemagen creates (see README: the ledger)")
+
+
+def verify_shape(conn) -> None:
+    """Raise LedgerTampered unless the ledger is a table with exactly the columns, types, NOT NULLs
+    and primary key schemagen creates (extra columns are tolerated)."""
+    kind = conn.execute("select c.relkind from pg_catalog.pg_class c where c.oid = to_regclass(%s)",
+                        (QUALIFIED,)).fetchone()
+    if kind is None or kind[0] != "r":
+        raise _tampered(f"it is not a table (relkind {kind[0] if kind else '?'})")
+    have = {name: (typ, notnull) for name, typ, notnull in conn.execute(
+        """select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+             from pg_catalog.pg_attribute a
+            where a.attrelid = to_regclass(%s) and a.attnum > 0 and not a.attisdropped""", (QUALIFIED,))}
+    for name, typ in COLUMNS.items():
+        if name not in have:
+            raise _tampered(f"column {name} is missing")
+        if have[name][0] != typ:
+            raise _tampered(f"column {name} is {have[name][0]}, not {typ}")
+        if not have[name][1]:
+            raise _tampered(f"column {name} accepts NULL")
+    pk = conn.execute(
+        """select array(select a.attname::text from pg_catalog.unnest(i.indkey) as k(attnum)
+                         join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum)
+             from pg_catalog.pg_index i where i.indrelid = to_regclass(%s) and i.indisprimary""",
+        (QUALIFIED,)).fetchone()
+    if pk is None or list(pk[0]) != ["version"]:
+        raise _tampered("its primary key is not (version)")
+
+
 def read(conn) -> dict[str, LedgerRow]:
-    """version -> row; empty when the ledger does not exist yet."""
+    """version -> row (versions compared as text, "001"); empty when the ledger does not exist yet.
+    Raises LedgerTampered when its shape or a row is not what schemagen writes."""
     if not exists(conn):
         return {}
+    verify_shape(conn)
     rows = conn.execute(
         f"select version, name, checksum, applied_at, duration_ms, applied_by, db_user from {QUALIFIED} order by version"
     ).fetchall()
-    return {r[0]: LedgerRow(*r) for r in rows}
+    out: dict[str, LedgerRow] = {}
+    for r in rows:
+        row = LedgerRow(*r)
+        if not _VERSION.fullmatch(row.version):
+            raise _tampered(f"version {row.version!r} is not a migration number")
+        if not _CHECKSUM.fullmatch(row.checksum):
+            raise _tampered(f"the checksum of version {row.version} is not a SHA-256")
+        if not isinstance(row.applied_at, datetime):
+            raise _tampered(f"applied_at of version {row.version} is not a time")
+        out[row.version] = row
+    return out
 
 
 def record(conn, *, version: str, name: str, checksum: str, duration_ms: int, applied_by: str) -> None:

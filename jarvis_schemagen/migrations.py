@@ -47,7 +47,14 @@ def discover(directory: str | Path) -> list[MigrationFile]:
         if int(v) in seen:
             raise UsageError(f"two migration files share version {v}: {seen[int(v)]} and {p.name}")
         seen[int(v)] = p.name
-        files.append(MigrationFile(v, mt.group("name"), p, hashlib.sha256(p.read_bytes()).hexdigest()))
+        if not p.is_file():  # a directory, a dangling symlink, a socket... named like a migration
+            what = "a dangling symlink" if p.is_symlink() and not p.exists() else "not a regular file"
+            raise UsageError(f"{p} is named like a migration file but is {what}; remove or rename it")
+        try:
+            data = p.read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        files.append(MigrationFile(v, mt.group("name"), p, hashlib.sha256(data).hexdigest()))
     if not files:
         raise UsageError(f"no migration files (NNN_name.sql) in {d}")
     return sorted(files, key=lambda f: int(f.version))

@@ -22,51 +22,93 @@ from .errors import DatabaseError
 
 # ---------------------------------------------------------------- passwords never printed
 
-# ``scheme://user:PASSWORD@host``. First try: the password runs to the LAST "@" before the
-# query, a quote or whitespace, so an unescaped "@" or "/" in a password is masked whole
-# (libpq itself would stop at the first "@" and then report the rest as a host name).
+# ``scheme://user:PASSWORD@host``; the scheme may carry a driver suffix (``postgresql+psycopg2://``,
+# as SQLAlchemy writes it). First try: the password runs to the LAST "@" before the query, a quote
+# or whitespace, so an unescaped "@" or "/" in a password is masked whole (libpq itself would stop
+# at the first "@" and then report the rest as a host name).
+_SCHEME = r"\b(?:postgres|postgresql)(?:\+[A-Za-z0-9_.-]+)?://"
 _URL_PW_GREEDY = re.compile(
-    r"(?P<head>\b(?:postgres|postgresql)://[^:/@\s?#\"'`<>]*:)(?P<pw>[^\s?#\"'`<>]*)(?P<tail>@)", re.IGNORECASE)
+    rf"(?P<head>{_SCHEME}[^:/@\s?#\"'`<>]*:)(?P<pw>[^\s?#\"'`<>]*)(?P<tail>@)", re.IGNORECASE)
 # Second try, for passwords holding a quote: up to the first "@" (what libpq does).
-_URL_PW_FIRST_AT = re.compile(r"(?P<head>\b(?:postgres|postgresql)://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)",
-                              re.IGNORECASE)
-# ``password=...`` in key=value conninfo (optionally quoted) and in URL query parameters.
-_KV_PW = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&'\"]+)", re.IGNORECASE)
+_URL_PW_FIRST_AT = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.IGNORECASE)
+# Third, for passwords holding a space: libpq's own rule, userinfo runs to the first "@" or "/".
+_URL_PW_LIBPQ = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>[^@/\n]*)(?P<tail>@)", re.IGNORECASE)
+_URL_RES = (_URL_PW_GREEDY, _URL_PW_FIRST_AT, _URL_PW_LIBPQ)
+_URL_HEAD = re.compile(rf"{_SCHEME}[^:/@\s]*:", re.IGNORECASE)
+# libpq's connection keywords: in a key=value conninfo, whatever follows ``password=value`` up to the
+# next of these is part of a mistyped password (``password=S3cr3t pw=x/y``), never shown
+CONNINFO_KEYWORDS = (
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout",
+    "client_encoding", "options", "application_name", "fallback_application_name", "keepalives",
+    "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication",
+    "gssencmode", "sslmode", "sslnegotiation", "requiressl", "sslcompression", "sslcert", "sslkey",
+    "sslpassword", "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer",
+    "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib", "gssdelegation",
+    "service", "target_session_attrs", "load_balance_hosts", "require_auth", "min_protocol_version",
+    "max_protocol_version", "scram_client_key", "scram_server_key", "oauth_issuer", "oauth_client_id",
+    "oauth_client_secret", "oauth_scope",
+)
+_KEYWORD = r"(?:" + "|".join(CONNINFO_KEYWORDS) + r")\s*="
+# ``password=`` / ``sslpassword=`` in key=value conninfo and in URL query parameters. The value:
+# single-quoted (libpq's quoting, backslash escapes), an unterminated single quote (to the end of the
+# line), double-quoted (not libpq quoting, but meant as such), or a bare word followed by any
+# ``unknown=value`` words (a password with a space, written unquoted).
+_KV_PW = re.compile(
+    r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\\n]|\\.)*'|'[^\n]*|\"[^\"\n]*\"?"
+    rf"|[^\s&'\"]+(?:[ \t]+(?!{_KEYWORD})[^\s&'\"=]+=[^\s&'\"]*)*)", re.IGNORECASE)
+# for finding the password a conninfo holds: everything up to the next keyword is the password
+_KV_PW_ALL = re.compile(
+    r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\\n]|\\.)*'|'[^\n]*|\"[^\"\n]*\"?"
+    rf"|[^\s&'\"]+(?:\s+(?!{_KEYWORD})[^\s&]+)*)", re.IGNORECASE)
+_CONNINFO_HEAD = re.compile(r"\s*[A-Za-z_]+\s*=")
 _QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
 MASK = "***"
 
 
 def mask_url(url: str) -> str:
     """``url`` (a libpq URL, a key=value conninfo, or any text holding them) with every password
-    replaced by ``***``."""
+    (``password=``, ``sslpassword=``, the userinfo of a URL) replaced by ``***``."""
     if url is None:
         return url
     text = str(url)
-    for rx in (_URL_PW_GREEDY, _URL_PW_FIRST_AT):
+    whole = _URL_HEAD.match(text.strip())
+    if whole and "\n" not in text.strip():
+        # the text is one URL: its password runs to the last "@" in it, whatever it holds (spaces,
+        # unescaped "@" and "/"); masking a little of the host is better than showing a password
+        text = text.strip()
+        at = text.rfind("@")
+        if at > whole.end():
+            text = text[:whole.end()] + MASK + text[at:]
+    for rx in _URL_RES:
         text = rx.sub(lambda mt: mt.group("head") + MASK + mt.group("tail"), text)
-    return _KV_PW.sub(lambda mt: mt.group("head") + MASK, text)
+    # the text is one key=value conninfo: a password runs to the next keyword, whatever it holds
+    kv = _KV_PW_ALL if _CONNINFO_HEAD.match(text) and "\n" not in text.strip() else _KV_PW
+    return kv.sub(lambda mt: mt.group("head") + MASK, text)
 
 
 def _passwords_in(url: str | None) -> list[str]:
-    """The password(s) ``url`` carries, as written and percent-decoded."""
+    """The password(s) ``url`` carries, as written and percent-decoded, quotes removed."""
     found = []
-    for rx in (_URL_PW_GREEDY, _URL_PW_FIRST_AT, _KV_PW):
+    for rx in _URL_RES + (_KV_PW, _KV_PW_ALL):
         for mt in rx.finditer(url or ""):
             pw = mt.group("pw")
-            if pw.startswith("'") and pw.endswith("'") and len(pw) >= 2:
-                pw = re.sub(r"\\(.)", r"\1", pw[1:-1])
-            if pw and pw != MASK:
-                found += [pw, unquote(pw)]
+            forms = [pw]
+            if pw[:1] in ("'", '"'):
+                inner = pw[1:-1] if len(pw) >= 2 and pw[-1] == pw[0] else pw[1:]
+                forms = [inner, re.sub(r"\\(.)", r"\1", inner)]
+            for f in forms:
+                if f and f != MASK:
+                    found += [f, unquote(f)]
     return list(dict.fromkeys(found))
 
 
 def mask_text(text: str, url: str | None) -> str:
     """``text`` (e.g. a driver's error message) with any URL password masked and every trace of the
-    password of ``url`` removed, including the pieces libpq reports as a host or port when the
-    password holds an unescaped "@" or "/"."""
+    password of ``url`` removed, including the pieces libpq reports as a host, a port or an option
+    when the password holds an unescaped "@", "/", a space or an "="."""
     out = mask_url(str(text))
     passwords = _passwords_in(url)
-    pieces = {p for pw in passwords for p in re.split(r"[@/:?#]", pw) if p} - set(passwords)
+    pieces = {p for pw in passwords for p in re.split(r"[@/:?#=\s]", pw) if p} - set(passwords)
     for pw in sorted(passwords, key=len, reverse=True):
         out = out.replace(pw, MASK)
     # a piece shown quoted ("ss@h" or 'ss@h' as a host name) is masked whatever its length; a bare one
@@ -308,7 +350,9 @@ class TempCluster:
             return self
         user = self._server_user()
         self._owner_pid = os.getpid()
-        base = Path(tempfile.mkdtemp(prefix="schemagen-pg-", dir=self._temp_parent()))
+        remove_stale_clusters(self._temp_parent())
+        base = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX, dir=self._temp_parent()))
+        (base / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.dir = base
         data = base / "data"
         atexit.register(self.stop)
@@ -418,6 +462,56 @@ class TempCluster:
     def __repr__(self) -> str:
         state = f"{self.dir} port {self.port}" if self._started else "stopped"
         return f"TempCluster(PostgreSQL {self.major_version}, {state})"
+
+
+CLUSTER_PREFIX = "schemagen-pg-"
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, another user's
+    return True
+
+
+def remove_stale_clusters(parent: str | Path) -> list[Path]:
+    """Remove the throwaway clusters under ``parent`` whose owning process is dead (killed with -9,
+    and its watchdog with it): stop a server still running there, delete the directory. Clusters of
+    live processes, and directories this process may not touch, are left alone. Returns the removed."""
+    import signal
+    import time
+
+    removed = []
+    try:
+        candidates = sorted(Path(parent).glob(CLUSTER_PREFIX + "*"))
+    except OSError:
+        return removed
+    for d in candidates:
+        try:
+            owner = int((d / OWNER_FILE).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # not ours to judge (another version, another user, being created)
+        if _alive(owner):
+            continue
+        try:  # a server left running: stop it, if it is really this directory's postmaster
+            pm = int((d / "data" / "postmaster.pid").read_text().split()[0])
+            cmdline = Path(f"/proc/{pm}/cmdline").read_bytes().replace(b"\0", b" ")
+            if _alive(pm) and str(d / "data").encode() in cmdline:
+                os.kill(pm, signal.SIGQUIT)  # immediate shutdown
+                for _ in range(50):
+                    if not _alive(pm):
+                        break
+                    time.sleep(0.1)
+        except (OSError, ValueError, IndexError):
+            pass
+        shutil.rmtree(d, ignore_errors=True)
+        if not d.exists():
+            removed.append(d)
+    return removed
 
 
 def _free_port(sock_dir: Path) -> int:

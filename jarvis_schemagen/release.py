@@ -139,12 +139,13 @@ def write_lock(out_dir: str | Path, lock: Lock) -> None:
 
 
 def write_file(target: Path, data: bytes) -> None:
-    """Write through a temporary file and an atomic rename."""
+    """Write through an exclusive temporary file and an atomic rename (fsutil.write_atomic: a
+    symlink planted at the temporary name is never written through)."""
+    from .fsutil import write_atomic
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(target, data)
     except OSError as e:
         raise UsageError(f"cannot write {target}: {e.strerror}") from None
 

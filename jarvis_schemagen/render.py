@@ -16,6 +16,7 @@ import jinja2
 from . import model as m
 from . import sql
 from .errors import SpecError
+from .printable import escape_controls
 from .spec.problems import Problem
 
 GENERATED_BY = "jarvis-schemagen"
@@ -184,7 +185,10 @@ def _comments(namespaces, tables, functions, created_types, views, others=()) ->
 def render_part(part: m.Schema, migration_id: str, *, title: str, filename: str, source: str,
                 assumed: bool = False) -> str:
     template = environment().get_template("migration.sql.j2")
-    text = template.render(p=_ordered(part, migration_id), title=title, filename=filename, source=source,
+    # the file and spec names stand in "-- " comment lines: their control characters (a newline
+    # would end the comment) are escaped; the title is written line by line (sql.line_comment)
+    text = template.render(p=_ordered(part, migration_id), title=title, filename=escape_controls(filename),
+                           source=escape_controls(source),
                            generated_by=GENERATED_BY, assumed=assumed)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import model as m
 from .access import AccessChange, describe_change, drift_of
 from .compare import Change, Rls
+from .printable import escape_controls
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -240,13 +241,13 @@ def change_lines(changes, paint, fix: bool = True) -> list[str]:
         if c.group != group:
             group = c.group
             lines.append("")
-            lines.append(paint(group, "bold"))
+            lines.append(paint(escape_controls(group), "bold"))
         sym = _SYMBOL[c.action]
-        text = f"  {paint(sym, sym)} {_headline(c)}"
+        text = f"  {paint(sym, sym)} {escape_controls(_headline(c))}"
         if c.destructive and fix:
             text += paint("  [destructive to fix]", "-")
         lines.append(text)
-        lines += ["      " + d for d in _describe(c)]
+        lines += ["      " + escape_controls(d, keep="\t") for d in _describe(c)]
     return lines
 
 
@@ -257,6 +258,7 @@ def format_changes(changes, color: bool = False) -> str:
 
 def format_text(report: DiffReport, color: bool = False) -> str:
     paint = _painter(color)
+    e = escape_controls
 
     lines: list[str] = []
     n = len(report.changes)
@@ -264,15 +266,15 @@ def format_text(report: DiffReport, color: bool = False) -> str:
     counted = n + (len(report.unmanaged) if report.strict else 0)
     wider = len(report.access_drift)
     if not report.drift:
-        lines.append(f"No drift: {report.database} matches {report.spec}.")
+        lines.append(f"No drift: {escape_controls(report.database)} matches {escape_controls(report.spec)}.")
     elif counted or wider:
         destructive = sum(1 for c in report.changes if c.destructive) + \
             (sum(1 for c in report.unmanaged if c.destructive) if report.strict else 0)
         extra = f", {destructive} of them destructive to fix" if destructive else ""
         extra += f"; access wider than the spec in {wider} place{'s' if wider != 1 else ''}" if wider else ""
         extra += f"; and {unmet} unmet assumption{'s' if unmet != 1 else ''}" if unmet else ""
-        lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between {report.spec} and "
-                           f"{report.database}{extra}.", "bold"))
+        lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between "
+                           f"{escape_controls(report.spec)} and {escape_controls(report.database)}{extra}.", "bold"))
     else:
         lines.append(paint(f"Unmet assumptions: {unmet} difference{'s' if unmet != 1 else ''} between what "
                            f"{report.spec} assumes and {report.database}.", "bold"))
@@ -291,7 +293,7 @@ def format_text(report: DiffReport, color: bool = False) -> str:
         note = "counted as drift (--strict)" if report.strict else "drift only with --strict"
         lines.append(paint(f"Unmanaged: in the database, never mentioned by the spec ({note}):", "bold"))
         for c in report.unmanaged:
-            lines.append(f"  {paint('?', '?')} {c.kind} {c.object}")
+            lines.append(f"  {paint('?', '?')} {e(c.kind)} {e(c.object)}")
     if report.access:
         lines.append("")
         lines.append(paint("Access: what the differences mean for each role (database compared with the spec; "
@@ -301,7 +303,7 @@ def format_text(report: DiffReport, color: bool = False) -> str:
             if mine:
                 label = {"changed": "changed (may widen)"}.get(verdict, verdict)
                 lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}):")
-                lines += [f"    {paint(describe_change(c), style)}" for c in mine]
+                lines += [f"    {paint(escape_controls(describe_change(c)), style)}" for c in mine]
     if n or wider or report.strict and report.unmanaged:  # something for `--format sql` to fix
         lines.append("")
         if report.strict:

@@ -31,6 +31,7 @@ import re
 from typing import Iterable, Sequence, Union
 
 from . import model as m
+from .printable import CONTROLS, escape_controls
 
 Rel = Union[str, m.Table, m.View, m.EnumType, m.Domain, m.Sequence]  # a relation or type: model object or "schema.name"
 _NAMED = (m.Table, m.View, m.EnumType, m.Domain, m.Sequence)
@@ -46,11 +47,40 @@ def _text(value: object, what: str) -> str:
 
 
 def quote_ident(name: str) -> str:
-    """Always-quoted identifier: ``"user_plans"``; embedded quotes doubled."""
+    """Always-quoted identifier: ``"user_plans"``; embedded quotes doubled. A name holding a control
+    character (names read back from a database can hold a newline or an escape sequence) is
+    written in the ``U&"..."`` form with that character as a ``\\XXXX`` escape: the same
+    identifier, in SQL text that stays printable (a terminal showing ``diff --format sql`` is
+    sent no escape sequence)."""
     text = _text(name, "identifier")
     if not text:
         raise ValueError("an identifier cannot be empty")
+    if CONTROLS.search(text):
+        return 'U&"' + _unicode_escaped(text.replace('"', '""')) + '"'
     return '"' + text.replace('"', '""') + '"'
+
+
+def _unicode_escaped(text: str) -> str:
+    """For ``U&"..."``: backslashes doubled, control characters as ``\\XXXX`` (``\\+XXXXXX``)."""
+    def one(mt: re.Match) -> str:
+        code = ord(mt.group(0))
+        return "\\\\" if code == 0x5C else f"\\{code:04X}" if code <= 0xFFFF else f"\\+{code:06X}"
+
+    return re.sub(r"\\|" + CONTROLS.pattern, one, text)
+
+
+# control characters other than newline and tab, which a literal or body may hold as they are
+_ODD_CONTROLS = re.compile("(?![\n\t])" + CONTROLS.pattern)
+
+
+def _escape_string_escaped(text: str) -> str:
+    """For ``E'...'``: backslashes doubled, control characters as ``\\xNN`` / ``\\uXXXX``."""
+    def one(mt: re.Match) -> str:
+        code = ord(mt.group(0))
+        return "\\\\" if code == 0x5C else f"\\x{code:02x}" if code <= 0x7F else \
+            f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    return re.sub(r"\\|" + _ODD_CONTROLS.pattern, one, text)
 
 
 def qualified(schema: str, name: str) -> str:
@@ -68,6 +98,8 @@ def quote_literal(text: str) -> str:
     """A string literal: quotes doubled; with a backslash, the ``E''`` form with backslashes
     doubled (PostgreSQL's own ``quote_literal``), right under either ``standard_conforming_strings``."""
     text = _text(text, "string")
+    if _ODD_CONTROLS.search(text):  # printable SQL: control characters (but newline, tab) as escapes
+        return "E'" + _escape_string_escaped(text.replace("'", "''")) + "'"
     quoted = "'" + text.replace("'", "''") + "'"
     if "\\" in text:
         return "E" + quoted.replace("\\", "\\\\")
@@ -107,7 +139,7 @@ def line_comment(text: str) -> str:
     """``-- text``; every line of a multi-line text gets its own ``--`` (a line break never
     ends the comment into SQL)."""
     text = _text(text, "comment")
-    return "\n".join(f"-- {line}".rstrip() for line in re.split(r"\r\n|\r|\n", text))
+    return "\n".join(f"-- {escape_controls(line, keep=chr(9))}".rstrip() for line in re.split(r"\r\n|\r|\n", text))
 
 
 def keyword(value: str, allowed: Iterable[str], what: str) -> str:
@@ -136,7 +168,8 @@ _TYPE_OUTSIDE_QUOTES = re.compile(r"[A-Za-z0-9_ .,()\[\]]*")  # no "$": " $x$" w
 def type_name(text: str) -> str:
     """A type as written by the spec or ``format_type`` (``numeric(12,2)``, ``"My Type"[]``),
     checked: outside double-quoted identifiers only letters, digits, ``_ .,()[]``, with
-    balanced parentheses. Returned unchanged."""
+    balanced parentheses. Returned unchanged, except that a quoted name holding a control
+    character is rewritten in the ``U&"..."`` form (the same name, printable)."""
     text = _text(text, "type")
     outside = re.sub(r'"(?:[^"]|"")*"', "", text)
     depth = 0
@@ -146,6 +179,10 @@ def type_name(text: str) -> str:
             break
     if not text.strip() or depth != 0 or not _TYPE_OUTSIDE_QUOTES.fullmatch(outside):
         raise ValueError(f"invalid type {text!r}")
+    if CONTROLS.search(text):
+        text = re.sub(r'(?<![Uu]&)"((?:[^"]|"")*)"',
+                      lambda mt: 'U&"' + _unicode_escaped(mt.group(1)) + '"' if CONTROLS.search(mt.group(1))
+                      else mt.group(0), text)
     return text
 
 
@@ -188,12 +225,30 @@ def function_ref(schema: str, name: str, arg_types: Sequence[str]) -> str:
 
 
 def split_signature(signature: str) -> tuple[str, str, tuple[str, ...]]:
-    """``public.f(uuid, text)`` -> ``("public", "f", ("uuid", "text"))``."""
-    head, paren, args = str(signature).partition("(")
-    if paren and not args.endswith(")"):
+    """``public.f(uuid, text)`` -> ``("public", "f", ("uuid", "text"))``. The argument list is the
+    last parenthesised group, found from the end (argument types are PostgreSQL's format_type
+    text, whose odd names are double-quoted), so a function name may hold anything, ``(`` and
+    ``;`` included (``a(int);grant ...``): it becomes a quoted name, never SQL."""
+    text = str(signature)
+    if not text.endswith(")"):
+        schema, _, name = text.partition(".")
+        return schema, name, ()
+    depth, quoted, open_at = 0, False, -1
+    for i in range(len(text) - 1, -1, -1):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == ")":
+            depth += 1
+        elif not quoted and ch == "(":
+            depth -= 1
+            if depth == 0:
+                open_at = i
+                break
+    if open_at < 0:
         raise ValueError(f"invalid function signature {signature!r}")
-    schema, _, name = head.partition(".")
-    return schema, name, tuple(_split_top(args[:-1])) if paren else ()
+    schema, _, name = text[:open_at].partition(".")
+    return schema, name, tuple(_split_top(text[open_at + 1:-1]))
 
 
 def function_parts(f: m.Function) -> tuple[str, str, tuple[str, ...]]:
@@ -570,7 +625,11 @@ def create_function(f: m.Function) -> str:
     if f.security_definer:
         lines.append("security definer")
     lines += [f"set {setting_name(k)} = {config_value(k, v)}" for k, v in f.config]
-    lines.append(f"as {dollar_quote(function_body(f.body), 'function')};")
+    body = function_body(f.body)
+    # a body holding control characters (other than line breaks and tabs) as an escape string, so
+    # that the SQL text stays printable; otherwise dollar-quoted, as written
+    quoted = quote_literal(body) if _ODD_CONTROLS.search(body) else dollar_quote(body, "function")
+    lines.append(f"as {quoted};")
     return "\n".join(lines)
 
 

@@ -105,3 +105,128 @@ def _skip_string(text: str, i: int, *, backslash: bool) -> int:
         else:
             j += 1
     return n
+
+
+# statements that end, open or split a transaction: in a migration file they would break the
+# runner's one-transaction-per-file (a COMMIT half way leaves the first half committed)
+TRANSACTION_CONTROL = {"begin", "commit", "rollback", "savepoint", "release", "end", "abort"}
+_TWO_WORD_CONTROL = {"start": "transaction", "prepare": "transaction"}
+
+
+def transaction_control(text: str) -> tuple[int, str] | None:
+    """(offset, statement's first words) of the first transaction-control statement of ``text``
+    outside strings, dollar quotes and comments, else None. A text this lexer cannot follow
+    (``BEGIN ATOMIC`` bodies) is reported at its first statement, as it cannot be checked."""
+    spans = statement_spans(text)
+    if spans is None:
+        mt = _ATOMIC_BEGIN.search(text)
+        return (mt.start() if mt else 0, "begin atomic")
+    for a, b in spans:
+        first = _WORD.match(text, a)
+        if not first:
+            continue
+        word = first.group(0).lower()
+        if word in TRANSACTION_CONTROL:
+            return a, word
+        if word in _TWO_WORD_CONTROL:
+            j = first.end()
+            while j < b and text[j].isspace():
+                j += 1
+            second = _WORD.match(text, j)
+            if second and second.group(0).lower() == _TWO_WORD_CONTROL[word]:
+                return a, f"{word} {second.group(0).lower()}"
+    return None
+
+
+_ATOMIC_BEGIN = re.compile(r"\bbegin\s+atomic\b", re.IGNORECASE)
+
+
+def expression_problem(text: str) -> str | None:
+    """Why ``text`` cannot stand as one SQL expression inside the parentheses the generator puts
+    around it, or None. Linear: one pass of the lexer.
+
+    An expression is the spec author's SQL, written into statements as ``check (<text>)``,
+    ``using (<text>)``, ``default <text>``. It must stay there: no ``;`` outside strings (a second
+    statement), parentheses balanced (a ``)`` would close the generator's), every string, quoted
+    identifier, dollar quote and comment closed (else it swallows what follows), no backslash
+    outside quotes (psql runs ``\\!`` and friends as commands wherever they stand), and no
+    backslash in a plain '...' string (its meaning would depend on standard_conforming_strings;
+    write E'...')."""
+    i, n, depth = 0, len(text), 0
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            if j < 0:
+                return "a -- comment runs to its end (it would comment out the closing parenthesis)"
+            i = j + 1
+        elif text.startswith("/*", i):
+            d, i = 1, i + 2
+            while i < n and d:
+                if text.startswith("/*", i):
+                    d, i = d + 1, i + 2
+                elif text.startswith("*/", i):
+                    d, i = d - 1, i + 2
+                else:
+                    i += 1
+            if d:
+                return "a /* comment is not closed"
+        elif c == ";":
+            return "it contains ';' outside a string: an expression cannot end the statement"
+        elif c == "\\":
+            return "it contains a backslash outside a string (psql would run it as a command)"
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+            if depth < 0:
+                return "it has a ')' without its '(' (it would close the parenthesis around the expression)"
+            i += 1
+        elif c == "'":
+            j = _quoted_end(text, i, "'", backslash=False)
+            if j is None:
+                return "a '...' string is not closed"
+            if "\\" in text[i:j] and not (i >= 2 and text[i - 2:i].lower() == "u&"):
+                return ("a '...' string holds a backslash, whose meaning depends on standard_conforming_strings; "
+                        "write it as an escape string E'...'")
+            i = j
+        elif c in "eE" and i + 1 < n and text[i + 1] == "'" and not (i and (text[i - 1].isalnum() or text[i - 1] in "_$")):
+            j = _quoted_end(text, i + 1, "'", backslash=True)
+            if j is None:
+                return "an E'...' string is not closed"
+            i = j
+        elif c == '"':
+            j = _quoted_end(text, i, '"', backslash=False)
+            if j is None:
+                return 'a "..." identifier is not closed'
+            i = j
+        elif c == "$" and DOLLAR_QUOTE.match(text, i) and not (i and (text[i - 1].isalnum() or text[i - 1] in "_$")):
+            tag = DOLLAR_QUOTE.match(text, i).group(0)
+            close = text.find(tag, i + len(tag))
+            if close < 0:
+                return f"a {tag} quote is not closed"
+            i = close + len(tag)
+        else:
+            mt = _WORD.match(text, i)
+            i = mt.end() if mt else i + 1
+    if depth:
+        return "its parentheses are not balanced"
+    return None
+
+
+def _quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int | None:
+    """The offset after the quoted token opening at ``i`` (doubled quotes and, with ``backslash``,
+    backslash escapes inside), or None when it is not closed."""
+    j, n = i + 1, len(text)
+    while j < n:
+        ch = text[j]
+        if backslash and ch == "\\":
+            j += 2
+        elif ch == quote:
+            if j + 1 < n and text[j + 1] == quote:
+                j += 2
+            else:
+                return j + 1
+        else:
+            j += 1
+    return None

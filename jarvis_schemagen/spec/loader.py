@@ -15,6 +15,8 @@ from typing import Callable
 import yaml
 
 from .. import model as m
+from ..printable import has_controls
+from ..sqltext import expression_problem
 from .problems import Problem, did_you_mean
 from .types import SERIAL_TYPES, TypeProblem, canonical_type
 
@@ -23,6 +25,10 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 IDENT_RE = re.compile(r"^[a-z_][a-z0-9_$]*$")
 MAX_IDENT = 63
+# <id>_<name>.sql must fit a file name (255 bytes on common file systems), with room for the
+# ".<file>.tmp" render writes first
+MAX_MIGRATION_NAME = 200
+NUL_MESSAGE = "contains a NUL character (\\0), which PostgreSQL cannot store"
 
 _BOOL_TRUE = {"true"}
 _BOOL_FALSE = {"false"}
@@ -36,6 +42,8 @@ PRIVILEGES = {
     "sequence": {"usage", "select", "update", "all"},
     "column": {"select", "insert", "update", "references"},
 }
+# default_privileges `on:` word -> the kind of object (for its privilege words)
+DEFAULT_PRIVILEGE_KINDS = {"tables": "table", "sequences": "sequence", "functions": "function"}
 FK_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 EVENT_ORDER = ("insert", "update", "delete", "truncate")
 
@@ -79,6 +87,9 @@ def _mapping(ctx: _Ctx, node, what: str) -> list[tuple[str, yaml.Node, yaml.Node
         if not isinstance(k, yaml.ScalarNode):
             ctx.error(k, f"keys in {what} must be plain text")
             continue
+        if "\x00" in k.value:
+            ctx.error(k, f"a key in {what} {NUL_MESSAGE}")
+            continue
         if k.value in seen:
             ctx.error(k, f"duplicate key '{k.value}' in {what} (first defined at line {seen[k.value]})")
             continue
@@ -92,6 +103,9 @@ def _text(ctx: _Ctx, node, what: str) -> str | None:
         return None
     if not isinstance(node, yaml.ScalarNode):
         ctx.error(node, f"{what} must be text")
+        return None
+    if "\x00" in node.value:
+        ctx.error(node, f"{what} {NUL_MESSAGE}")
         return None
     return node.value
 
@@ -111,6 +125,19 @@ def _lint_ignore(ctx: _Ctx, node) -> tuple[tuple[str, str], ...]:
             continue
         out.append((rule, reason.strip()))
     return tuple(sorted(out))
+
+
+def _expr(ctx: _Ctx, node, what: str) -> str | None:
+    """An SQL expression: the author's SQL, kept inside the statement it is written into (see
+    sqltext.expression_problem); anything that could end that statement is refused."""
+    text = _text(ctx, node, what)
+    if text is None:
+        return None
+    problem = expression_problem(text)
+    if problem:
+        ctx.error(node, f"invalid {what} expression '{_shorten(text)}': {problem}")
+        return None
+    return text
 
 
 def _bool(ctx: _Ctx, node, what: str) -> bool | None:
@@ -178,6 +205,56 @@ def _qualified(ctx: _Ctx, node, text: str, what: str, default_schema: str = "pub
         return None
     ok = _ident(ctx, node, parts[0], "schema name") & _ident(ctx, node, parts[1], what)
     return (parts[0], parts[1]) if ok else None
+
+
+def _split_top_level(text: str, sep: str = ",") -> list[str]:
+    """``text`` split at ``sep`` outside parentheses (``numeric(12,4), text`` -> 2 parts)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+GRANT_TARGET_HELP = ("`on` must be '<kind> <name>': 'table schema.name', 'sequence schema.name', 'schema name' "
+                     "or 'function schema.name(argument types)'")
+
+
+def _grant_target(ctx: _Ctx, node, text: str) -> tuple[str, str] | None:
+    """A top-level grant's ``on:`` text parsed into (kind, object) from a closed vocabulary: the kind
+    word, then a schema-qualified name (a function with its argument types), each part checked.
+    Nothing of the text reaches SQL except through these parts."""
+    words = text.split(None, 1)
+    if len(words) != 2 or words[0].lower() not in PRIVILEGES:
+        ctx.error(node, f"{GRANT_TARGET_HELP}{did_you_mean(words[0].lower(), PRIVILEGES) if words else ''}")
+        return None
+    kind, name = words[0].lower(), words[1].strip()
+    if kind == "schema":
+        return (kind, name) if _ident(ctx, node, name, "schema name") else None
+    if kind in ("table", "sequence"):
+        q = _qualified(ctx, node, name, f"{kind} name")
+        return (kind, m.qualify(*q)) if q else None
+    open_at = name.find("(")
+    if open_at < 0 or not name.endswith(")"):
+        ctx.error(node, f"{GRANT_TARGET_HELP}: a function needs its argument types, e.g. 'function public.f(uuid)'")
+        return None
+    q = _qualified(ctx, node, name[:open_at].strip(), "function name")
+    inner = name[open_at + 1:-1]
+    types = []
+    if inner.strip():
+        for part in _split_top_level(inner):
+            try:
+                types.append(canonical_type(part))
+            except TypeProblem as e:
+                ctx.error(node, f"in `on`: {e}")
+                return None
+    return ("function", f"{m.qualify(*q)}({', '.join(types)})") if q else None
 
 
 def _fields(ctx: _Ctx, node, what: str, handlers: dict[str, Callable], required=()) -> dict | None:
@@ -310,15 +387,14 @@ class _Loader:
                 ctx.error(item, "a top-level grant needs `on: <kind> <name>` (e.g. `sequence public.t_id_seq`) "
                                 "and `migration:`")
                 continue
-            text = (_text(ctx, on_node, "on") or "").strip()
-            kind, _, name = text.partition(" ")
-            if kind not in PRIVILEGES or not name.strip():
-                ctx.error(on_node, f"`on` must be '<kind> <name>' with kind one of {', '.join(sorted(PRIVILEGES))}")
+            target = _grant_target(ctx, on_node, _text(ctx, on_node, "on") or "")
+            if target is None:
                 continue
+            kind, name = target
             rest = yaml.SequenceNode("tag:yaml.org,2002:seq", [yaml.MappingNode(
                 item.tag, [(k, v) for k, v in item.value if not (isinstance(k, yaml.ScalarNode) and k.value == "on")],
                 start_mark=item.start_mark, end_mark=item.end_mark)], start_mark=item.start_mark, end_mark=item.end_mark)
-            self._grant_items(rest, kind, name.strip(), None, False)
+            self._grant_items(rest, kind, name, None, False)
 
     # -- top level
     def load(self, root) -> m.Schema | None:
@@ -397,6 +473,16 @@ class _Loader:
             if not name or not re.fullmatch(r"[a-z0-9_]+", name):
                 ctx.error(vnode, f"migration name '{name or ''}' must be lower-case letters, digits and _ (it becomes the file name)")
                 continue
+            if len(name) > MAX_MIGRATION_NAME:
+                ctx.error(vnode, f"migration name of {len(name)} characters is too long: at most {MAX_MIGRATION_NAME} "
+                                 f"(it becomes the file name {key}_<name>.sql)")
+                continue
+            # written into the SQL file's header, each line prefixed with "-- ": only tab and newline
+            # may stand in it (a \r would end the SQL comment as a newline does)
+            bad = has_controls(comment, allow="\t\n") if comment is not None else None
+            if bad:
+                ctx.error(vnode, f"the comment of migration {key} contains the control character U+{ord(bad):04X}: "
+                                 "only tab and newline may stand in a comment written into a SQL file")
             out.append(m.Migration(id=key, name=name, comment=comment, pos=ctx.pos(knode)))
         ids = [mig.id for mig in out]
         if ids != sorted(ids, key=int) and out:
@@ -445,15 +531,28 @@ class _Loader:
                     ctx.error(f["@default_privileges"], "default_privileges describe the platform's setup and are only supported on assumed schemas")
                 for item in _list(ctx, f["default_privileges"], "default_privileges") or []:
                     d = _fields(ctx, item, "a default privilege", {
-                        "on": lambda n: _choice(ctx, n, "on", ("tables", "sequences", "functions")),
+                        "on": lambda n: _choice(ctx, n, "on", tuple(DEFAULT_PRIVILEGE_KINDS)),
                         "grant": lambda n: _text_list(ctx, n, "grant"),
                         "to": lambda n: _text_list(ctx, n, "to"),
                         "for_role": lambda n: _text(ctx, n, "for_role"),
                     }, required=("on", "grant", "to"))
-                    if d and d.get("on"):
-                        self.default_privileges.append(m.DefaultPrivilege(
-                            schema=name, on=d["on"], privileges=tuple(p.lower() for p in d["grant"]),
-                            roles=d["to"], for_role=d.get("for_role"), pos=ctx.pos(item)))
+                    if not d or not d.get("on") or "grant" not in d or "to" not in d:
+                        continue  # the missing or invalid key is reported
+                    kind = DEFAULT_PRIVILEGE_KINDS[d["on"]]
+                    privs = tuple(p.lower() for p in d["grant"])
+                    bad = [p for p in privs if p not in PRIVILEGES[kind]]
+                    for p in bad:
+                        ctx.error(d["@grant"], f"'{p}' is not a privilege on {d['on']}; use "
+                                               f"{', '.join(sorted(PRIVILEGES[kind]))}")
+                    if not privs or not d["to"]:
+                        ctx.error(item, "a default privilege needs `grant: [privileges]` and `to: [roles]`")
+                    if d.get("for_role") is not None and not _ident(ctx, d["@for_role"], d["for_role"], "role name"):
+                        continue
+                    if bad or not privs or not d["to"]:
+                        continue
+                    self.default_privileges.append(m.DefaultPrivilege(
+                        schema=name, on=d["on"], privileges=privs,
+                        roles=tuple(r.lower() for r in d["to"]), for_role=d.get("for_role"), pos=ctx.pos(item)))
             out.append(m.Namespace(name=name, migration=mig, assumed=assumed, comment=f.get("comment"), pos=ctx.pos(knode)))
         return tuple(sorted(out, key=lambda n: n.name))
 
@@ -489,7 +588,7 @@ class _Loader:
                 "enum": lambda n: n,
                 "domain": lambda n: _type(ctx, n, "domain"),
                 "nullable": lambda n: _bool(ctx, n, "nullable"),
-                "default": lambda n: _text(ctx, n, "default"),
+                "default": lambda n: _expr(ctx, n, "default"),
                 "check": lambda n: n,
             })
             if f is None or q is None:
@@ -638,6 +737,10 @@ class _Loader:
             query = (f.get("query") or "").strip().rstrip(";").rstrip()
             if "query" in f and not query:
                 ctx.error(f["@query"], f"view {qname} needs a query (select ...)")
+            elif query and expression_problem(query + "\n"):  # one query, kept in its create view statement
+                # (a trailing -- comment is fine: the renderer puts the ";" on a line of its own then)
+                ctx.error(f["@query"], f"invalid query of view {qname}: {expression_problem(query + chr(10))}")
+                query = ""
             materialized = bool(f.get("materialized"))
             for opt in ("security_invoker", "security_barrier"):
                 if materialized and f.get(opt) is not None:
@@ -712,7 +815,7 @@ class _Loader:
                 af = _fields(ctx, a, "a function argument", {
                     "name": lambda n: _text(ctx, n, "name"),
                     "type": lambda n: _type(ctx, n, "argument type"),
-                    "default": lambda n: _text(ctx, n, "default"),
+                    "default": lambda n: _expr(ctx, n, "default"),
                     "mode": lambda n: _choice(ctx, n, "mode", ("in", "out", "inout", "variadic")),
                 }, required=("type",))
                 if af is None:
@@ -795,7 +898,7 @@ class _Loader:
                 "publication": lambda n: n,
                 "replica_identity": lambda n: self._replica_identity(n),
                 "seed": lambda n: n,
-                "partition_by": lambda n: _text(ctx, n, "partition_by"),
+                "partition_by": lambda n: _expr(ctx, n, "partition_by"),
                 "partitions": lambda n: n,
             })
             if f is None or q is None:
@@ -856,7 +959,7 @@ class _Loader:
             q = _qualified(ctx, kn, qname, "partition name")
             mig = None
             if isinstance(vn, yaml.MappingNode):
-                pf = _fields(ctx, vn, f"partition {qname}", {"bound": lambda n: _text(ctx, n, "bound"),
+                pf = _fields(ctx, vn, f"partition {qname}", {"bound": lambda n: _expr(ctx, n, "bound"),
                                                              "migration": self._migration_ref},
                              required=("bound",)) or {}
                 bound, mig = pf.get("bound"), pf.get("migration")
@@ -949,9 +1052,9 @@ class _Loader:
                 f = _fields(ctx, vnode, f"column {t['raw']}.{name}", {
                     "type": lambda n: self._column_type(n, f"the type of column {name}"),
                     "nullable": lambda n: _bool(ctx, n, "nullable"),
-                    "default": lambda n: _text(ctx, n, "default"),
+                    "default": lambda n: _expr(ctx, n, "default"),
                     "identity": lambda n: _choice(ctx, n, "identity", ("always", "by default")),
-                    "generated": lambda n: _text(ctx, n, "generated"),
+                    "generated": lambda n: _expr(ctx, n, "generated"),
                     "collation": lambda n: self._collation(n),
                     "primary_key": lambda n: _bool(ctx, n, "primary_key"),
                     "unique": lambda n: _bool(ctx, n, "unique"),
@@ -1006,10 +1109,10 @@ class _Loader:
             if "check" in f:
                 cn = f["check"]
                 if isinstance(cn, yaml.ScalarNode):
-                    expr, cname = _text(ctx, cn, "check"), f"{tname}_{name}_check"
+                    expr, cname = _expr(ctx, cn, "check"), f"{tname}_{name}_check"
                 else:
                     cf = _fields(ctx, cn, "check", {"name": lambda n: _text(ctx, n, "name"),
-                                                    "expression": lambda n: _text(ctx, n, "expression")},
+                                                    "expression": lambda n: _expr(ctx, n, "expression")},
                                  required=("expression",)) or {}
                     expr, cname = cf.get("expression"), cf.get("name") or f"{tname}_{name}_check"
                 if expr:
@@ -1032,13 +1135,16 @@ class _Loader:
     def _references(self, node, name: str, columns: tuple[str, ...], single: bool) -> m.Constraint | None:
         ctx = self.ctx
         if isinstance(node, yaml.ScalarNode):
-            text = _text(ctx, node, "references") or ""
-            mt = re.fullmatch(r"\s*([a-z0-9_.$]+)\s*(?:\(\s*([a-z0-9_$,\s]+)\s*\))?\s*", text)
-            if not mt:
-                ctx.error(node, f"references '{text}' must be table or table(column)")
+            text = (_text(ctx, node, "references") or "").strip()
+            # split by hand, not with a backtracking regex: linear in the length of the text
+            table, paren, rest = text.partition("(")
+            table = table.strip()
+            ref_columns = tuple(c.strip() for c in rest[:-1].split(",")) if paren else ()
+            if (not re.fullmatch(r"[a-z0-9_.$]+", table) or paren and not rest.endswith(")")
+                    or any(not IDENT_RE.match(c) for c in ref_columns)):
+                ctx.error(node, f"references '{_shorten(text)}' must be table or table(column)")
                 return None
-            f = {"table": mt.group(1), "@table": node,
-                 "columns": tuple(c.strip() for c in mt.group(2).split(",")) if mt.group(2) else ()}
+            f = {"table": table, "@table": node, "columns": ref_columns}
         else:
             f = _fields(ctx, node, "references", {
                 "table": lambda n: _text(ctx, n, "table"),
@@ -1052,7 +1158,12 @@ class _Loader:
             if f is None or not f.get("table"):
                 return None
             if "column" in f:
+                if f["column"] is None:
+                    ctx.error(f["@column"], "references: `column` needs a column name")
+                    return None
                 f["columns"] = (f["column"],)
+            if not all(_ident(ctx, f.get("@columns") or f.get("@column"), c, "column name") for c in f.get("columns") or ()):
+                return None
         q = _qualified(ctx, f["@table"], f["table"], "table name")
         if q is None:
             return None
@@ -1067,8 +1178,8 @@ class _Loader:
         for name, knode, vnode in _mapping(ctx, node, f"constraints of {t['raw']}") or []:
             _ident(ctx, knode, name, "constraint name")
             f = _fields(ctx, vnode, f"constraint {name}", {
-                "check": lambda n: _text(ctx, n, "check"),
-                "exclude": lambda n: _text(ctx, n, "exclude"),
+                "check": lambda n: _expr(ctx, n, "check"),
+                "exclude": lambda n: _expr(ctx, n, "exclude"),
                 "unique": lambda n: _text_list(ctx, n, "unique"),
                 "primary_key": lambda n: _text_list(ctx, n, "primary_key"),
                 "foreign_key": lambda n: _text_list(ctx, n, "foreign_key"),
@@ -1115,7 +1226,7 @@ class _Loader:
                 "columns": lambda n: _text_list(ctx, n, "columns"),
                 "unique": lambda n: _bool(ctx, n, "unique"),
                 "method": lambda n: _choice(ctx, n, "method", ("btree", "hash", "gin", "gist", "brin", "spgist")),
-                "where": lambda n: _text(ctx, n, "where"),
+                "where": lambda n: _expr(ctx, n, "where"),
                 "include": lambda n: _text_list(ctx, n, "include"),
             }, required=("columns",))
             if f is None:
@@ -1134,8 +1245,8 @@ class _Loader:
                 "command": lambda n: _choice(ctx, n, "command", ("all", "select", "insert", "update", "delete")),
                 "roles": lambda n: _text_list(ctx, n, "roles"),
                 "permissive": lambda n: _bool(ctx, n, "permissive"),
-                "using": lambda n: _text(ctx, n, "using"),
-                "with_check": lambda n: _text(ctx, n, "with_check"),
+                "using": lambda n: _expr(ctx, n, "using"),
+                "with_check": lambda n: _expr(ctx, n, "with_check"),
             })
             if f is None:
                 return
@@ -1159,7 +1270,7 @@ class _Loader:
                 "events": lambda n: n,
                 "for_each": lambda n: _choice(ctx, n, "for_each", ("row", "statement")),
                 "columns": lambda n: _text_list(ctx, n, "columns"),
-                "when": lambda n: _text(ctx, n, "when"),
+                "when": lambda n: _expr(ctx, n, "when"),
                 "arguments": lambda n: _text_list(ctx, n, "arguments"),
             }, required=("function", "timing", "events"))
             if f is None:
@@ -1185,19 +1296,29 @@ class _Loader:
         t[kind].append(obj)
 
     def _index_key(self, node, text: str) -> m.IndexKey | None:
-        mt = re.fullmatch(r"\s*(.+?)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*", text, re.IGNORECASE)
-        if not mt:
-            self.ctx.error(node, f"invalid index column '{text}'")
+        # peeled off from the end word by word (linear; a regex with .+? backtracks quadratically)
+        expr, nulls, direction, opclass = text.strip(), None, "asc", None
+        words = expr.rsplit(None, 2)
+        if len(words) == 3 and words[1].lower() == "nulls" and words[2].lower() in ("first", "last"):
+            expr, nulls = words[0], words[2].lower()
+        words = expr.rsplit(None, 1)
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            expr, direction = words[0], words[1].lower()
+        words = expr.rsplit(None, 1)
+        if len(words) == 2 and re.fullmatch(r"[a-z_][a-z0-9_.]*_ops", words[1]):
+            expr, opclass = words[0], words[1]
+        expr = expr.strip()
+        if not expr:
+            self.ctx.error(node, f"invalid index column '{_shorten(text)}'")
             return None
-        expr, direction, nulls = mt.group(1).strip(), (mt.group(2) or "asc").lower(), (mt.group(3) or "").lower() or None
         desc = direction == "desc"
         if nulls == ("first" if desc else "last"):
             nulls = None  # the default for that direction
-        opclass = None
-        mo = re.fullmatch(r"(.+?)\s+([a-z_][a-z0-9_.]*_ops)", expr)
-        if mo:
-            expr, opclass = mo.group(1).strip(), mo.group(2)
         is_col = bool(IDENT_RE.match(expr))
+        problem = None if is_col else expression_problem(expr)
+        if problem:
+            self.ctx.error(node, f"invalid index expression '{_shorten(expr)}': {problem}")
+            return None
         if not is_col and expr.startswith("(") and expr.endswith(")"):
             expr = expr[1:-1].strip()
         return m.IndexKey(expression=expr, descending=desc, nulls=nulls, is_column=is_col, opclass=opclass)
@@ -1336,8 +1457,39 @@ def _split_types(text: str) -> list[str]:
     return out + [cur.strip()] if cur.strip() else out
 
 
+def _shorten(text: str, limit: int = 80) -> str:
+    """``text`` for a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _strip(text: str | None) -> str | None:
     return text.strip() if text is not None else None
+
+
+# aliases (*a) reuse a node; reading the spec visits every use. A few aliases of aliases could make
+# a small file cost billions of visits ("billion laughs"), so the expansion is bounded.
+MAX_EXPANSION = 10
+
+
+def _expanded_size(root) -> tuple[int, int]:
+    """(nodes visited when every alias is followed, distinct nodes): linear, memoised per node."""
+    if root is None:
+        return 0, 0
+    size: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:  # iterative post-order: no recursion limit
+        node, done = stack.pop()
+        if id(node) in size and not done:
+            continue
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            continue
+        size[id(node)] = 0  # in progress (a recursive alias cannot be composed, so no cycles)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)], len(size)
 
 
 def load_text(text: str, filename: str = "schema.yaml") -> tuple[m.Schema | None, list[Problem]]:
@@ -1352,6 +1504,12 @@ def load_text(text: str, filename: str = "schema.yaml") -> tuple[m.Schema | None
         return None, [Problem(pos, f"invalid YAML: {msg}")]
     except yaml.YAMLError as e:
         return None, [Problem(m.Pos(filename, 1, 1), f"invalid YAML: {e}")]
+    except RecursionError:  # the pure-Python parser on very deep nesting
+        return None, [Problem(m.Pos(filename, 1, 1), "invalid YAML: nested too deeply")]
+    expanded, distinct = _expanded_size(root)
+    if expanded > max(MAX_EXPANSION * distinct, 100_000):
+        return None, [Problem(m.Pos(filename, 1, 1), f"the spec's YAML aliases expand it to {expanded} nodes "
+                                                     f"from {distinct}: refused (at most {MAX_EXPANSION}x)")]
     loader = _Loader(ctx)
     schema = loader.load(root)
     return schema, ctx.problems

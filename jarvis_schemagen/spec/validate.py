@@ -9,6 +9,9 @@ from .problems import Problem, did_you_mean
 
 BUILTIN_SCHEMAS = {"public", "pg_catalog"}
 BUILTIN_ROLES = {"public"}
+# the tool's own schema (the ledger of `apply`): a spec declaring anything there could grant
+# roles access to the ledger or change it
+RESERVED_SCHEMAS = {"schemagen"}
 
 
 def _order(schema: m.Schema) -> dict[str, int]:
@@ -208,6 +211,22 @@ def validate(schema: m.Schema) -> list[Problem]:
                 err(tr, f"trigger {tr.name}: `columns` only applies to update triggers")
 
     _fk_cycles(schema, err)
+
+    def reserved(obj, schema_name: str, what: str) -> None:
+        if schema_name in RESERVED_SCHEMAS:
+            err(obj, f"{what} is in schema '{schema_name}', which is reserved for schemagen's own ledger")
+
+    for n in schema.namespaces:
+        reserved(n, n.name, f"schema {n.name}")
+    for t in schema.tables:
+        reserved(t, t.schema, f"table {t.qualified_name}")
+    for f in schema.functions:
+        reserved(f, f.schema, f"function {f.qualified_name}")
+    for g in schema.grants:
+        reserved(g, g.object if g.on == "schema" else g.object.split(".", 1)[0], f"a {g.action} on {g.on} {g.object}")
+    for e in schema.extensions:
+        if e.schema:
+            reserved(e, e.schema, f"extension {e.name}")
 
     sigs = Counter(f.signature for f in schema.functions)
     for f in schema.functions:
