@@ -191,7 +191,7 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                         pass
     except psycopg.Error as e:  # outside a migration: reading the ledger, creating it, the lock
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise DatabaseError(mask_text(f"{report.database}: {first}", url)) from None
+        raise DatabaseError(f"{report.database}: {mask_text(first, url)}") from None
     return report
 
 
@@ -384,7 +384,7 @@ def status(url: str, migrations_dir: str | Path = "generated") -> StatusReport:
             rows = ledger.read(conn)
     except psycopg.Error as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise DatabaseError(mask_text(f"{mask_url(url)}: {first}", url)) from None
+        raise DatabaseError(f"{mask_url(url)}: {mask_text(first, url)}") from None
     entries = []
     for f in files:
         row = rows.get(f.version)
