@@ -65,24 +65,25 @@ _QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
 MASK = "***"
 
 
-def mask_url(url: str) -> str:
+def mask_url(url: str, whole: bool = True) -> str:
     """``url`` (a libpq URL, a key=value conninfo, or any text holding them) with every password
-    (``password=``, ``sslpassword=``, the userinfo of a URL) replaced by ``***``."""
+    (``password=``, ``sslpassword=``, the userinfo of a URL) replaced by ``***``. With ``whole``
+    (a connection string, not a message holding one), a password runs as far as it can."""
     if url is None:
         return url
     text = str(url)
-    whole = _URL_HEAD.match(text.strip())
-    if whole and "\n" not in text.strip():
+    head = _URL_HEAD.match(text.strip()) if whole else None
+    if head and "\n" not in text.strip():
         # the text is one URL: its password runs to the last "@" in it, whatever it holds (spaces,
         # unescaped "@" and "/"); masking a little of the host is better than showing a password
         text = text.strip()
         at = text.rfind("@")
-        if at > whole.end():
-            text = text[:whole.end()] + MASK + text[at:]
+        if at > head.end():
+            text = text[:head.end()] + MASK + text[at:]
     for rx in _URL_RES:
         text = rx.sub(lambda mt: mt.group("head") + MASK + mt.group("tail"), text)
     # the text is one key=value conninfo: a password runs to the next keyword, whatever it holds
-    kv = _KV_PW_ALL if _CONNINFO_HEAD.match(text) and "\n" not in text.strip() else _KV_PW
+    kv = _KV_PW_ALL if whole and _CONNINFO_HEAD.match(text) and "\n" not in text.strip() else _KV_PW
     return kv.sub(lambda mt: mt.group("head") + MASK, text)
 
 
@@ -106,7 +107,7 @@ def mask_text(text: str, url: str | None) -> str:
     """``text`` (e.g. a driver's error message) with any URL password masked and every trace of the
     password of ``url`` removed, including the pieces libpq reports as a host, a port or an option
     when the password holds an unescaped "@", "/", a space or an "="."""
-    out = mask_url(str(text))
+    out = mask_url(str(text), whole=False)
     passwords = _passwords_in(url)
     pieces = {p for pw in passwords for p in re.split(r"[@/:?#=\s]", pw) if p} - set(passwords)
     for pw in sorted(passwords, key=len, reverse=True):
