@@ -141,3 +141,22 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def jarvis_template(pg_server, template_db):
+    """Name of a database holding the assumed objects plus the five Jarvis files, applied once
+    (diff and access tests clone it)."""
+    import psycopg
+
+    from jarvis_schemagen import api
+
+    name = _new_name("schemagen_jarvis")
+    pg.create_database(pg_server.url, name, template=template_db)
+    spec = api.load_spec(os.path.join(os.path.dirname(__file__), "..", "schema.yaml"))
+    with psycopg.connect(pg_server.url_for(name)) as conn:
+        for sql in api.render_migrations(spec).values():
+            conn.execute(sql)
+            conn.commit()
+    yield name
+    pg.drop_database(pg_server.url, name)

@@ -46,23 +46,10 @@ def access_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("access-cache")
 
 
-@pytest.fixture(scope="session")
-def jarvis_access_template(pg_server, template_db):
-    name = f"schemagen_access_{uuid.uuid4().hex[:10]}"
-    pg.create_database(pg_server.url, name, template=template_db)
-    spec = api.load_spec(SPEC)
-    with psycopg.connect(pg_server.url_for(name)) as conn:
-        for sql in api.render_migrations(spec).values():
-            conn.execute(sql)
-            conn.commit()
-    yield name
-    pg.drop_database(pg_server.url, name)
-
-
 @pytest.fixture
-def jurl(pg_server, jarvis_access_template):
+def jurl(pg_server, jarvis_template):
     name = f"schemagen_acc_{uuid.uuid4().hex[:10]}"
-    pg.create_database(pg_server.url, name, template=jarvis_access_template)
+    pg.create_database(pg_server.url, name, template=jarvis_template)
     yield pg_server.url_for(name)
     pg.drop_database(pg_server.url, name)
 

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from jarvis_schemagen import api, pg
+from jarvis_schemagen import pg
 from jarvis_schemagen import cache as cache_mod
 from jarvis_schemagen import diff as diff_mod
 from jarvis_schemagen.cli import main
@@ -38,20 +38,6 @@ def execute(url: str, sql: str) -> None:
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("schemagen-cache")
-
-
-@pytest.fixture(scope="session")
-def jarvis_template(pg_server, template_db):
-    """The assumed objects plus the five generated files, applied once."""
-    name = f"schemagen_jarvis_{uuid.uuid4().hex[:10]}"
-    pg.create_database(pg_server.url, name, template=template_db)
-    spec = api.load_spec(SPEC)
-    with psycopg.connect(pg_server.url_for(name)) as conn:
-        for sql in api.render_migrations(spec).values():
-            conn.execute(sql)
-            conn.commit()
-    yield name
-    pg.drop_database(pg_server.url, name)
 
 
 @pytest.fixture
