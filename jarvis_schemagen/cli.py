@@ -27,11 +27,19 @@ EXIT_CODES_HELP = (
 class _Group(click.Group):
     """Turns every SchemagenError into `schemagen: error: ...` and its exit code, never a traceback."""
 
+    def add_command(self, cmd, name=None):
+        if not any(p.name == "color" for p in cmd.params):  # every command takes --color too
+            cmd.params.append(_color_option())
+        super().add_command(cmd, name)
+
     def invoke(self, ctx):
+        from . import term
+
+        term.set_reporter(term.StderrProgress(sys.stderr, color=_color(sys.stderr)))
         try:
             return super().invoke(ctx)
         except SchemagenError as e:
-            _report_error(e, ctx.invoked_subcommand)
+            _report_error(e, ctx)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("schemagen: interrupted", err=True)
@@ -43,8 +51,10 @@ _NOT_DONE = {"render": "; nothing was written", "apply": "; nothing was applied"
              "assumed-sql": "; nothing was printed"}
 
 
-def _report_error(e: SchemagenError, command: str | None = None) -> None:
+def _report_error(e: SchemagenError, ctx: click.Context | None = None) -> None:
+    command = ctx.invoked_subcommand if ctx is not None else None
     from .errors import SpecError
+    from .term import paint
 
     if isinstance(e, SpecError) and e.problems:
         for p in e.problems:
@@ -53,7 +63,36 @@ def _report_error(e: SchemagenError, command: str | None = None) -> None:
         click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec{_NOT_DONE.get(command or '', '')}",
                    err=True)
     else:
-        click.echo(f"schemagen: error: {e}", err=True)
+        on = _color(sys.stderr, ctx)
+        click.echo(f"schemagen: {paint('error:', '31', on)} {e}", err=True, color=on)
+
+
+def _color(stream, ctx: click.Context | None = None) -> bool:
+    """The one colour decision of every command: --color, then NO_COLOR/FORCE_COLOR/TERM, then a terminal."""
+    from .term import use_color
+
+    ctx = ctx or click.get_current_context(silent=True)
+    mode = (ctx.find_root().meta.get("schemagen.color") if ctx else None) or "auto"
+    return use_color(stream, mode)
+
+
+def _set_color(ctx: click.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().meta["schemagen.color"] = value
+
+
+def _color_option():
+    return click.Option(["--color"], type=click.Choice(["auto", "always", "never"]), default=None,
+                        expose_value=False, is_eager=True, callback=_set_color,
+                        help="Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces), "
+                             "always or never.")
+
+
+def _warn(message: str) -> None:
+    from .term import paint
+
+    on = _color(sys.stderr)
+    click.echo(f"schemagen: {paint('warning:', '33', on)} {message}", err=True, color=on)
 
 
 SPEC_OPTION = click.option(
@@ -65,6 +104,8 @@ SPEC_OPTION = click.option(
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
+              is_eager=True, callback=_set_color, help="Colour: auto (default), always or never; also per command.")
 def main() -> None:
     """Schema-as-code for PostgreSQL/Supabase.
 
@@ -219,9 +260,20 @@ def assumed_sql(spec: str) -> None:
     click.echo(assumed_objects_sql(load_spec(spec)), nl=False)
 
 
+DB_HELP = ("The database (default: $DATABASE_URL, then DATABASE_URL= in ./.env.local or ./.env, then libpq's "
+           "PG* variables). Never printed with its password.")
+DB_OPTION = click.option("--db", "db", metavar="URL", help=DB_HELP)
+
+
+def _need_db(db: str | None) -> str:
+    """The one resolver of --db for every command (settings.resolve_database)."""
+    from .settings import resolve_database
+
+    return resolve_database(db).url
+
+
 @main.command()
-@click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
-              help="The database to check (default: $DATABASE_URL). Never printed with its password.")
+@DB_OPTION
 @SPEC_OPTION
 @click.option("--shadow-db", "shadow_db", metavar="URL",
               help="A server where a temporary database may be created to normalise the spec "
@@ -239,31 +291,19 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     run (unreachable database, no shadow database possible, invalid usage).
     """
     from .diff import diff as run_diff
-    from .report import FORMATS, format_text, use_color
-    from .errors import UsageError
+    from .report import FORMATS, format_text
 
-    if not db:
-        raise UsageError("no database to compare: pass --db URL or set DATABASE_URL")
-    report = run_diff(db, spec, shadow_url=shadow_db, strict=strict, use_cache=not no_cache)
+    report = run_diff(_need_db(db), spec, shadow_url=shadow_db, strict=strict, use_cache=not no_cache)
     for warning in report.warnings:
-        click.echo(f"schemagen: warning: {warning}", err=True)
-    text = format_text(report, color=use_color(sys.stdout)) if fmt == "text" else FORMATS[fmt](report)
-    click.echo(text, nl=False)
+        _warn(warning)
+    on = _color(sys.stdout)
+    text = format_text(report, color=on) if fmt == "text" else FORMATS[fmt](report)
+    click.echo(text, nl=False, color=on)
     sys.exit(report.exit_code)
 
 
-DB_OPTION = click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
-                         help="The database (default: $DATABASE_URL). Never printed with its password.")
 DIR_OPTION = click.option("--dir", "directory", default="generated", show_default=True,
                           type=click.Path(file_okay=False), help="Directory of the migration files.")
-
-
-def _need_db(db: str | None) -> str:
-    from .errors import UsageError
-
-    if not db:
-        raise UsageError("no database given: pass --db URL or set DATABASE_URL")
-    return db
 
 
 @main.command()
@@ -468,9 +508,8 @@ def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
     elif fmt == "markdown":
         click.echo(acc.format_changes_markdown(changes, title), nl=False)
     else:
-        from .report import use_color
-
-        click.echo(acc.format_changes_text(changes, color=use_color(sys.stdout), title=title), nl=False)
+        on = _color(sys.stdout)
+        click.echo(acc.format_changes_text(changes, color=on, title=title), nl=False, color=on)
     if fail_on_widen and any(c.verdict in ("widened", "changed") for c in changes):
         sys.exit(1)
 
@@ -511,6 +550,57 @@ def inspect_command(db, schemas, out, force) -> None:
                f"from schema(s) "
                f"{', '.join(result.schemas)}" + (f"; {left_out} object(s) left out (listed above)" if left_out else ""),
                err=True)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Start a project: a starter schema.yaml for Supabase, its editor schema, generated/.
+
+    The spec declares what Supabase provides (roles, auth.users, auth.uid(), the default
+    privileges of public) and one example table with RLS and a policy. Refuses to
+    overwrite: exit 2 if any of the files exists.
+    """
+    import os
+
+    from .scaffold import SCHEMA_JSON_NAME, init_project
+
+    report = init_project(directory)
+    for path in report.created:
+        click.echo(f"created {path}")
+    cd = "" if os.path.abspath(directory) == os.getcwd() else f"  cd {directory}\n"
+    click.echo(
+        "\nNext steps:\n"
+        f"{cd}"
+        f"  edit schema.yaml              (editors complete and check it through {SCHEMA_JSON_NAME})\n"
+        "  schemagen render              write generated/ again after each edit; commit both\n"
+        "  schemagen apply --db URL      run the new migrations (or put DATABASE_URL in .env.local)\n"
+        "  schemagen diff --db URL       check a database for drift from the spec")
+
+
+@main.command("schema-json")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False),
+              help="Write to this file (default: standard output).")
+def schema_json(out: str | None) -> None:
+    """Print the JSON Schema of schema.yaml, for editors (yaml-language-server, VS Code, JetBrains).
+
+    Put `# yaml-language-server: $schema=./schemagen.schema.json` on the spec's first line.
+    Built from the same key tables `schemagen validate` uses.
+    """
+    from pathlib import Path
+
+    from .errors import UsageError
+    from .spec.schema_json import spec_json_schema_text
+
+    text = spec_json_schema_text()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {out}: {e.strerror}") from None
+    click.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover
