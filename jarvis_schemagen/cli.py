@@ -377,13 +377,14 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     click.echo(f"{report.database}: {len(report.applied)} applied, {len(report.already)} already applied")
     if verify:
         from .diff import diff as run_diff
-        from .report import format_text, use_color
+        from .report import format_text
 
         check = run_diff(url, spec_path, shadow_url=shadow_db)
         for warning in check.warnings:
-            click.echo(f"schemagen: warning: {warning}", err=True)
+            _warn(warning)
         if check.drift:
-            click.echo(format_text(check, color=use_color(sys.stdout)), nl=False)
+            on = _color(sys.stdout)
+            click.echo(format_text(check, color=on), nl=False, color=on)
             click.echo(f"schemagen: verify failed: {report.database} does not match {spec_path} after applying",
                        err=True)
             sys.exit(1)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import model as m
 from .access import AccessChange, describe_change, drift_of
 from .compare import Change, Rls
+from .term import use_color  # noqa: F401  (the one colour decision, term.py; importable here as before)
 
 if TYPE_CHECKING:
     from .plan import Plan
