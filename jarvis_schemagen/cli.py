@@ -35,7 +35,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         from . import term
 
-        term.set_reporter(term.StderrProgress(sys.stderr, color=_color(sys.stderr)))
+        progress = term.StderrProgress(sys.stderr, color=_color(sys.stderr, ctx))
+        term.set_reporter(progress if progress.enabled else None)  # a progress line only on a terminal
         try:
             return super().invoke(ctx)
         except SchemagenError as e:
@@ -44,6 +45,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
+        finally:
+            term.set_reporter(None)
 
 
 #: what an invalid spec stopped, per command (validate and diff never write anything)
@@ -150,10 +153,23 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
                                help="Recompute normalised states in a shadow database even if cached.")
 
 
+LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
+                             show_default=True,
+                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
+                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
+                                  "--dir/--out/--ledger say otherwise).")
+LEDGER_OPTION = click.option("--ledger", type=click.Choice(["schemagen", "supabase"]), default=None,
+                             help="Where applied migrations are recorded: schemagen (schemagen.migrations, with "
+                                  "checksums and who/when) or supabase (supabase_migrations.schema_migrations, "
+                                  "shared with `supabase db push`) [default: as --layout].")
+
+
 @main.command()
 @SPEC_OPTION
-@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
-              help="Directory for the migration files.")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Directory for the migration files [default: generated, or supabase/migrations with "
+                   "--layout supabase].")
+@LAYOUT_OPTION
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when a file is stale or missing, a released file was edited, or "
                    "the spec has changes no migration captures (for CI).")
@@ -164,8 +180,8 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
               help="Consent to statements that can lose data (drop table/column, narrowing type change...).")
 @SHADOW_OPTION
 @NO_CACHE_OPTION
-def render(spec: str, out: str, check: bool, name: str | None, allow_destructive: bool, shadow_db: str | None,
-           no_cache: bool) -> None:
+def render(spec: str, out: str | None, layout: str, check: bool, name: str | None, allow_destructive: bool,
+           shadow_db: str | None, no_cache: bool) -> None:
     """Render the spec into one SQL file per migration.
 
     Files are rewritten only when their content changes; the output is byte-for-byte
@@ -174,8 +190,10 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
     migration with --name, and until then render exits 1 listing the changes.
     """
     from .api import render_to_dir
+    from .migrations import layout_dir
     from .report import format_changes, use_color
 
+    out = layout_dir(layout, out)
     report = render_to_dir(spec, out, check=check, name=name, allow_destructive=allow_destructive,
                            shadow_url=shadow_db, use_cache=not no_cache)
     for name_ in report.extra:
@@ -226,11 +244,13 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
 
 @main.command()
 @SPEC_OPTION
-@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
-              help="Directory of the migration files.")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Directory of the migration files [default: generated, or supabase/migrations with "
+                   "--layout supabase].")
+@LAYOUT_OPTION
 @SHADOW_OPTION
 @NO_CACHE_OPTION
-def release(spec: str, out: str, shadow_db: str | None, no_cache: bool) -> None:
+def release(spec: str, out: str | None, layout: str, shadow_db: str | None, no_cache: bool) -> None:
     """Freeze every migration file of the directory in OUT/schemagen.lock.
 
     Released files are never rewritten by render, and `render --check` fails when their bytes
@@ -238,7 +258,9 @@ def release(spec: str, out: str, shadow_db: str | None, no_cache: bool) -> None:
     otherwise.
     """
     from .api import release as run_release
+    from .migrations import layout_dir
 
+    out = layout_dir(layout, out)
     report = run_release(spec, out, shadow_url=shadow_db, use_cache=not no_cache)
     for name_ in report.newly:
         click.echo(f"released {out}/{name_}")
@@ -302,13 +324,20 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     sys.exit(report.exit_code)
 
 
-DIR_OPTION = click.option("--dir", "directory", default="generated", show_default=True,
-                          type=click.Path(file_okay=False), help="Directory of the migration files.")
+DIR_OPTION = click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
+                          help="Directory of the migration files [default: generated, or supabase/migrations "
+                               "with --layout supabase].")
+def _layout(layout: str, directory: str | None, ledger_name: str | None) -> tuple[str, str]:
+    from .migrations import layout_dir
+
+    return layout_dir(layout, directory), ledger_name or layout
 
 
 @main.command()
 @DB_OPTION
 @DIR_OPTION
+@LAYOUT_OPTION
+@LEDGER_OPTION
 @click.option("--spec", "spec", default="schema.yaml", show_default=True, type=click.Path(dir_okay=False),
               help="Spec whose assumed objects must exist in the database before anything is applied "
                    "(skipped when the default file is absent).")
@@ -329,8 +358,8 @@ DIR_OPTION = click.option("--dir", "directory", default="generated", show_defaul
 @click.option("--shadow-db", "shadow_db", metavar="URL",
               help="With --verify or --allow-changed: where to normalise the spec (as for diff; default a "
                    "throwaway cluster).")
-def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed,
-          verify, shadow_db) -> None:
+def apply(db, directory, layout, ledger, spec, dry_run, lock_timeout, statement_timeout, wait_timeout,
+          allow_changed, verify, shadow_db) -> None:
     """Apply the migrations not yet applied, in order, each exactly once.
 
     Each file runs in one transaction together with its row in the ledger table
@@ -346,6 +375,7 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     from .apply import MigrationFailed, apply as run_apply
 
     url = _need_db(db)
+    directory, ledger = _layout(layout, directory, ledger)
     spec_path = spec if (spec != "schema.yaml" or Path(spec).is_file()) else None
     if verify and dry_run:
         raise UsageError("--verify checks the database after applying; --dry-run applies nothing")
@@ -355,7 +385,7 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
         report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
                            lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                            wait_timeout=wait_timeout, on_event=lambda msg: click.echo(msg, err=True),
-                           shadow_url=shadow_db)
+                           shadow_url=shadow_db, ledger_name=ledger)
     except MigrationFailed as e:  # what this run committed before the failure stays committed: say so
         for f, ms in e.applied:
             click.echo(f"applied {f.filename} ({ms} ms)")
@@ -394,9 +424,11 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
 @main.command()
 @DB_OPTION
 @DIR_OPTION
+@LAYOUT_OPTION
+@LEDGER_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: {version, database, ok, counts, migrations: [{version, name, state, ...}]}.")
-def status(db, directory, fmt) -> None:
+def status(db, directory, layout, ledger, fmt) -> None:
     """Show each migration as applied, pending or changed (and ledger rows whose file is gone).
 
     Exit 0 when every file is applied unchanged; 1 when anything is pending, changed or
@@ -406,7 +438,8 @@ def status(db, directory, fmt) -> None:
 
     from .apply import status as run_status
 
-    report = run_status(_need_db(db), directory)
+    directory, ledger = _layout(layout, directory, ledger)
+    report = run_status(_need_db(db), directory, ledger_name=ledger)
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

@@ -56,13 +56,14 @@ def set_reporter(reporter: Callable[[str, float | None], None] | None) -> None:
 
 
 @contextmanager
-def progress(label: str, delay: float = PROGRESS_DELAY) -> Iterator[None]:
-    """Announce ``label`` if the work inside takes longer than ``delay`` seconds (refreshed
-    every second with the time spent); nothing at all without a reporter."""
+def progress(label: str, delay: float | None = None) -> Iterator[None]:
+    """Announce ``label`` if the work inside takes longer than ``delay`` seconds (default
+    PROGRESS_DELAY; refreshed every second with the time spent); nothing at all without a reporter."""
     reporter = _reporter
     if reporter is None:
         yield
         return
+    delay = PROGRESS_DELAY if delay is None else delay
     done = threading.Event()
     shown = threading.Event()
     start = time.monotonic()
