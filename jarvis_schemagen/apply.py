@@ -24,6 +24,7 @@ from typing import Callable
 
 from . import ledger
 from . import model as m
+from . import term
 from .errors import DatabaseError, SchemagenError, UsageError
 from .failure import CountingCursor, describe_failure, locate_failure, lock_holders
 from .migrations import MigrationFile, discover
@@ -130,7 +131,8 @@ def _ms_setting(seconds: float) -> str:
 def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str | Path | None = None,
           dry_run: bool = False, allow_changed: bool = False, lock_timeout: float = 5.0,
           statement_timeout: float = 300.0, wait_timeout: float = 300.0,
-          on_event: Callable[[str], None] | None = None, shadow_url: str | None = None) -> ApplyReport:
+          on_event: Callable[[str], None] | None = None, shadow_url: str | None = None,
+          ledger_name: str = "schemagen") -> ApplyReport:
     """Apply the pending migrations of ``migrations_dir`` to ``url``, in version order.
 
     ``spec_path``: check the spec's assumed objects exist first (PrerequisitesMissing, exit 2).
@@ -143,11 +145,15 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
     checksums, else ChangedMigrations (exit 1) listing the drift.
     ``lock_timeout``/``statement_timeout``: seconds, 0 disables; ``wait_timeout``: seconds to
     wait for another apply's advisory lock. ``on_event`` receives progress lines.
+    ``ledger_name``: ``schemagen`` (schemagen.migrations) or ``supabase`` (the Supabase CLI's
+    supabase_migrations.schema_migrations), see ledger.py.
     Raises MigrationFailed (exit 2) after rolling back the failing file; what was applied before
     it stays applied and recorded. Any other database failure is a DatabaseError (exit 2).
     """
     emit = on_event or (lambda _msg: None)
+    led = ledger.get(ledger_name)
     files = discover(migrations_dir)
+    keys = {f.version: led.checksum(f) for f in files}  # what the ledger compares: checksum or statements
     schema = None
     if spec_path is not None:
         from .api import load_spec
@@ -167,22 +173,23 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                         f"{report.database} lacks what {spec_path} assumes exists before migration 001; "
                         "nothing was changed:\n" + "\n".join(f"  missing: {x}" for x in missing))
             if dry_run:
-                rows = ledger.read(conn)
-                _guard_history(files, rows, allow_changed)
+                rows = led.read(conn)
+                _guard_history(files, rows, allow_changed, keys)
                 for f in files:
                     if f.version not in rows:
                         check_runnable(f, f.text())
                         report.pending.append(f)
-                    elif rows[f.version].checksum == f.checksum:
+                    elif rows[f.version].checksum == keys[f.version]:
                         report.already.append(f)
                     else:
                         report.changed.append(f)
                 return report
             _acquire_lock(conn, report, wait_timeout, emit)
             try:
-                _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit)
+                _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit,
+                              led, keys)
                 if report.changed:
-                    _adopt_changed(conn, url, spec_path, shadow_url, report, emit)
+                    _adopt_changed(conn, url, spec_path, shadow_url, report, emit, led)
             finally:
                 if not conn.closed and not conn.broken:
                     try:
@@ -213,12 +220,12 @@ def _acquire_lock(conn, report: ApplyReport, wait_timeout: float, emit) -> None:
         emit(f"got the lock after {report.waited_s:.1f} s")
 
 
-def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit) -> None:
+def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit, led, keys) -> None:
     import psycopg
 
-    ledger.ensure(conn)
-    rows = ledger.read(conn)
-    _guard_history(files, rows, allow_changed)
+    led.ensure(conn)
+    rows = led.read(conn)
+    _guard_history(files, rows, allow_changed, keys)
     by = _applied_by()
     texts = {}
     for f in files:  # every file that will run is checked before the first one runs
@@ -227,7 +234,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
             check_runnable(f, texts[f.version])
     for f in files:
         row = rows.get(f.version)
-        if row is not None and row.checksum == f.checksum:
+        if row is not None and row.checksum == keys[f.version]:
             report.already.append(f)
             continue
         if row is not None:  # changed, and allowed: never re-run; verified after the pending ones
@@ -238,13 +245,12 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
         t0 = time.monotonic()
         cur = CountingCursor(conn)
         try:
-            with conn.transaction():
+            with conn.transaction(), term.progress(f"applying {f.filename}"):
                 conn.execute("select set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                              (_ms_setting(lock_timeout), _ms_setting(statement_timeout)))
                 cur.execute(text)  # no parameters: one simple query, all statements of the file
                 ms = int((time.monotonic() - t0) * 1000)
-                ledger.record(conn, version=f.version, name=f.name, checksum=f.checksum,
-                              duration_ms=ms, applied_by=by)
+                led.record(conn, f, text, duration_ms=ms, applied_by=by)
         except psycopg.Error as e:
             holders = None
             if getattr(e, "sqlstate", None) == "55P03" and not conn.broken:
@@ -284,10 +290,12 @@ def check_runnable(f: MigrationFile, text: str) -> None:
 
 
 def _when(row) -> str:
+    if row.applied_at is None:  # the Supabase CLI's table keeps neither time nor author
+        return "applied"
     return f"applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z} by {row.applied_by}"
 
 
-def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool) -> None:
+def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool, keys: dict[str, str]) -> None:
     """Applied migrations are history: refuse a pending file that sorts before an applied one, and
     (unless ``allow_changed``) an applied file that changed."""
     applied = sorted((int(v), v) for v in rows)
@@ -305,7 +313,7 @@ def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool) 
         raise OutOfOrder("pending migration(s) sort before one already applied; nothing was applied:\n"
                          + "\n".join(late) + "\n  Give the new migration an id after the last applied one "
                          "(a pending change file gets one from `schemagen render`).")
-    changed = [f for f in files if f.version in rows and rows[f.version].checksum != f.checksum]
+    changed = [f for f in files if f.version in rows and rows[f.version].checksum != keys[f.version]]
     if changed and not allow_changed:
         raise ChangedMigrations(
             "applied migration file(s) changed since they were applied; nothing was applied:\n"
@@ -315,7 +323,7 @@ def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool) 
               "migration: `schemagen render --name NAME`.")
 
 
-def _adopt_changed(conn, url: str, spec_path, shadow_url: str | None, report: ApplyReport, emit) -> None:
+def _adopt_changed(conn, url: str, spec_path, shadow_url: str | None, report: ApplyReport, emit, led) -> None:
     """--allow-changed: record the changed files' new checksums only if the database matches the spec."""
     from .diff import diff
     from .report import format_changes
@@ -333,7 +341,7 @@ def _adopt_changed(conn, url: str, spec_path, shadow_url: str | None, report: Ap
     by = _applied_by()
     with conn.transaction():
         for f in report.changed:
-            ledger.record(conn, version=f.version, name=f.name, checksum=f.checksum, duration_ms=0, applied_by=by)
+            led.record(conn, f, f.text(), duration_ms=0, applied_by=by)
     report.accepted = list(report.changed)
 
 
@@ -374,29 +382,32 @@ class StatusReport:
         }
 
 
-def status(url: str, migrations_dir: str | Path = "generated") -> StatusReport:
+def status(url: str, migrations_dir: str | Path = "generated", ledger_name: str = "schemagen") -> StatusReport:
     """Each migration file (and each ledger row without a file) with its state. Changes nothing."""
     import psycopg
 
+    led = ledger.get(ledger_name)
     files = discover(migrations_dir)
+    keys = {f.version: led.checksum(f) for f in files}
     try:
         with connect(url) as conn:
-            rows = ledger.read(conn)
+            rows = led.read(conn)
     except psycopg.Error as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise DatabaseError(f"{mask_url(url)}: {mask_text(first, url)}") from None
     entries = []
     for f in files:
         row = rows.get(f.version)
-        state = "pending" if row is None else "applied" if row.checksum == f.checksum else "changed"
+        state = "pending" if row is None else "applied" if row.checksum == keys[f.version] else "changed"
         entries.append(StatusEntry(
-            f.version, f.name, state, str(f.path), f.checksum, row.checksum if row else None,
-            row.applied_at.isoformat() if row else None, row.applied_by if row else None,
+            f.version, f.name, state, str(f.path), keys[f.version], row.checksum if row else None,
+            row.applied_at.isoformat() if row and row.applied_at else None, row.applied_by if row else None,
             row.duration_ms if row else None))
     known = {f.version for f in files}
     for v, row in rows.items():
         if v not in known:
             entries.append(StatusEntry(v, row.name, "missing-file", None, None, row.checksum,
-                                       row.applied_at.isoformat(), row.applied_by, row.duration_ms))
+                                       row.applied_at.isoformat() if row.applied_at else None, row.applied_by,
+                                       row.duration_ms))
     entries.sort(key=lambda e: int(e.version))
     return StatusReport(database=mask_url(url), entries=entries)

@@ -29,11 +29,20 @@ class _Group(click.Group):
     exception into one line `schemagen: internal error: ...` with exit 2 (a crash is never read as
     "found something", exit 1); the traceback only with --debug."""
 
+    def add_command(self, cmd, name=None):
+        if not any(p.name == "color" for p in cmd.params):  # every command takes --color too
+            cmd.params.append(_color_option())
+        super().add_command(cmd, name)
+
     def invoke(self, ctx):
+        from . import term
+
+        progress = term.StderrProgress(sys.stderr, color=_color(sys.stderr, ctx))
+        term.set_reporter(progress if progress.enabled else None)  # a progress line only on a terminal
         try:
             return super().invoke(ctx)
         except SchemagenError as e:
-            _report_error(e, ctx.invoked_subcommand)
+            _report_error(e, ctx)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("schemagen: interrupted", err=True)
@@ -48,6 +57,8 @@ class _Group(click.Group):
             click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
                        "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
             sys.exit(2)
+        finally:
+            term.set_reporter(None)
 
 
 def _shown(text: str, mask: bool = False) -> str:
@@ -65,8 +76,10 @@ _NOT_DONE = {"render": "; nothing was written", "apply": "; nothing was applied"
              "assumed-sql": "; nothing was printed"}
 
 
-def _report_error(e: SchemagenError, command: str | None = None) -> None:
+def _report_error(e: SchemagenError, ctx: click.Context | None = None) -> None:
+    command = ctx.invoked_subcommand if ctx is not None else None
     from .errors import SpecError
+    from .term import paint
 
     if isinstance(e, SpecError) and e.problems:
         for p in e.problems:
@@ -75,13 +88,42 @@ def _report_error(e: SchemagenError, command: str | None = None) -> None:
         click.echo(f"schemagen: {n} problem{'s' if n != 1 else ''} in the spec{_NOT_DONE.get(command or '', '')}",
                    err=True)
     else:
-        click.echo(f"schemagen: error: {_shown(str(e))}", err=True)
+        on = _color(sys.stderr, ctx)
+        click.echo(f"schemagen: {paint('error:', '31', on)} {_shown(str(e))}", err=True, color=on)
+
+
+def _color(stream, ctx: click.Context | None = None) -> bool:
+    """The one colour decision of every command: --color, then NO_COLOR/FORCE_COLOR/TERM, then a terminal."""
+    from .term import use_color
+
+    ctx = ctx or click.get_current_context(silent=True)
+    mode = (ctx.find_root().meta.get("schemagen.color") if ctx else None) or "auto"
+    return use_color(stream, mode)
+
+
+def _set_color(ctx: click.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().meta["schemagen.color"] = value
+
+
+def _color_option():
+    return click.Option(["--color"], type=click.Choice(["auto", "always", "never"]), default=None,
+                        expose_value=False, is_eager=True, callback=_set_color,
+                        help="Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces), "
+                             "always or never.")
+
+
+def _warn(message: str) -> None:
+    from .term import paint
+
+    on = _color(sys.stderr)
+    click.echo(f"schemagen: {paint('warning:', '33', on)} {_shown(message)}", err=True, color=on)
 
 
 def _print_warnings(warnings) -> None:
     """Risky but valid constructs: on stderr, never changing the exit code."""
     for w in warnings:
-        click.echo(f"schemagen: warning: {w}", err=True)
+        _warn(str(w))
 
 
 SPEC_OPTION = click.option(
@@ -93,6 +135,8 @@ SPEC_OPTION = click.option(
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
+              is_eager=True, callback=_set_color, help="Colour: auto (default), always or never; also per command.")
 @click.option("--debug", is_flag=True, envvar="SCHEMAGEN_DEBUG",
               help="On an internal error, print the traceback (for bug reports).")
 @click.pass_context
@@ -142,10 +186,23 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
                                help="Recompute normalised states in a shadow database even if cached.")
 
 
+LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
+                             show_default=True,
+                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
+                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
+                                  "--dir/--out/--ledger say otherwise).")
+LEDGER_OPTION = click.option("--ledger", type=click.Choice(["schemagen", "supabase"]), default=None,
+                             help="Where applied migrations are recorded: schemagen (schemagen.migrations, with "
+                                  "checksums and who/when) or supabase (supabase_migrations.schema_migrations, "
+                                  "shared with `supabase db push`) [default: as --layout].")
+
+
 @main.command()
 @SPEC_OPTION
-@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
-              help="Directory for the migration files.")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Directory for the migration files [default: generated, or supabase/migrations with "
+                   "--layout supabase].")
+@LAYOUT_OPTION
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when a file is stale or missing, a released file was edited, or "
                    "the spec has changes no migration captures (for CI).")
@@ -156,8 +213,8 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
               help="Consent to statements that can lose data (drop table/column, narrowing type change...).")
 @SHADOW_OPTION
 @NO_CACHE_OPTION
-def render(spec: str, out: str, check: bool, name: str | None, allow_destructive: bool, shadow_db: str | None,
-           no_cache: bool) -> None:
+def render(spec: str, out: str | None, layout: str, check: bool, name: str | None, allow_destructive: bool,
+           shadow_db: str | None, no_cache: bool) -> None:
     """Render the spec into one SQL file per migration.
 
     Files are rewritten only when their content changes; the output is byte-for-byte
@@ -166,8 +223,10 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
     migration with --name, and until then render exits 1 listing the changes.
     """
     from .api import render_to_dir
+    from .migrations import layout_dir
     from .report import format_changes, use_color
 
+    out = layout_dir(layout, out)
     report = render_to_dir(spec, out, check=check, name=name, allow_destructive=allow_destructive,
                            shadow_url=shadow_db, use_cache=not no_cache)
     _print_warnings(report.warnings)
@@ -219,11 +278,13 @@ def render(spec: str, out: str, check: bool, name: str | None, allow_destructive
 
 @main.command()
 @SPEC_OPTION
-@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
-              help="Directory of the migration files.")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Directory of the migration files [default: generated, or supabase/migrations with "
+                   "--layout supabase].")
+@LAYOUT_OPTION
 @SHADOW_OPTION
 @NO_CACHE_OPTION
-def release(spec: str, out: str, shadow_db: str | None, no_cache: bool) -> None:
+def release(spec: str, out: str | None, layout: str, shadow_db: str | None, no_cache: bool) -> None:
     """Freeze every migration file of the directory in OUT/schemagen.lock.
 
     Released files are never rewritten by render, and `render --check` fails when their bytes
@@ -231,7 +292,9 @@ def release(spec: str, out: str, shadow_db: str | None, no_cache: bool) -> None:
     otherwise.
     """
     from .api import release as run_release
+    from .migrations import layout_dir
 
+    out = layout_dir(layout, out)
     report = run_release(spec, out, shadow_url=shadow_db, use_cache=not no_cache)
     for name_ in report.newly:
         click.echo(f"released {out}/{name_}")
@@ -253,9 +316,20 @@ def assumed_sql(spec: str) -> None:
     click.echo(assumed_objects_sql(load_spec(spec)), nl=False)
 
 
+DB_HELP = ("The database (default: $DATABASE_URL, then DATABASE_URL= in ./.env.local or ./.env, then libpq's "
+           "PG* variables). Never printed with its password.")
+DB_OPTION = click.option("--db", "db", metavar="URL", help=DB_HELP)
+
+
+def _need_db(db: str | None) -> str:
+    """The one resolver of --db for every command (settings.resolve_database)."""
+    from .settings import resolve_database
+
+    return resolve_database(db).url
+
+
 @main.command()
-@click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
-              help="The database to check (default: $DATABASE_URL). Never printed with its password.")
+@DB_OPTION
 @SPEC_OPTION
 @click.option("--shadow-db", "shadow_db", metavar="URL",
               help="A server where a temporary database may be created to normalise the spec "
@@ -273,16 +347,14 @@ def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: boo
     run (unreachable database, no shadow database possible, invalid usage).
     """
     from .diff import diff as run_diff
-    from .report import FORMATS, format_text, use_color
-    from .errors import UsageError
+    from .report import FORMATS, format_text
 
-    if not db:
-        raise UsageError("no database to compare: pass --db URL or set DATABASE_URL")
-    report = run_diff(db, spec, shadow_url=shadow_db, strict=strict, use_cache=not no_cache)
+    report = run_diff(_need_db(db), spec, shadow_url=shadow_db, strict=strict, use_cache=not no_cache)
     for warning in report.warnings:
-        click.echo(f"schemagen: warning: {warning}", err=True)
-    text = format_text(report, color=use_color(sys.stdout)) if fmt == "text" else FORMATS[fmt](report)
-    click.echo(text, nl=False)
+        _warn(warning)
+    on = _color(sys.stdout)
+    text = format_text(report, color=on) if fmt == "text" else FORMATS[fmt](report)
+    click.echo(text, nl=False, color=on)
     sys.exit(report.exit_code)
 
 
@@ -308,23 +380,21 @@ class Seconds(click.ParamType):
         return number
 
 
-DB_OPTION = click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
-                         help="The database (default: $DATABASE_URL). Never printed with its password.")
-DIR_OPTION = click.option("--dir", "directory", default="generated", show_default=True,
-                          type=click.Path(file_okay=False), help="Directory of the migration files.")
 
+DIR_OPTION = click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
+                          help="Directory of the migration files [default: generated, or supabase/migrations "
+                               "with --layout supabase].")
+def _layout(layout: str, directory: str | None, ledger_name: str | None) -> tuple[str, str]:
+    from .migrations import layout_dir
 
-def _need_db(db: str | None) -> str:
-    from .errors import UsageError
-
-    if not db:
-        raise UsageError("no database given: pass --db URL or set DATABASE_URL")
-    return db
+    return layout_dir(layout, directory), ledger_name or layout
 
 
 @main.command()
 @DB_OPTION
 @DIR_OPTION
+@LAYOUT_OPTION
+@LEDGER_OPTION
 @click.option("--spec", "spec", default="schema.yaml", show_default=True, type=click.Path(dir_okay=False),
               help="Spec whose assumed objects must exist in the database before anything is applied "
                    "(skipped when the default file is absent).")
@@ -345,8 +415,8 @@ def _need_db(db: str | None) -> str:
 @click.option("--shadow-db", "shadow_db", metavar="URL",
               help="With --verify or --allow-changed: where to normalise the spec (as for diff; default a "
                    "throwaway cluster).")
-def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_timeout, allow_changed,
-          verify, shadow_db) -> None:
+def apply(db, directory, layout, ledger, spec, dry_run, lock_timeout, statement_timeout, wait_timeout,
+          allow_changed, verify, shadow_db) -> None:
     """Apply the migrations not yet applied, in order, each exactly once.
 
     Each file runs in one transaction together with its row in the ledger table
@@ -362,6 +432,7 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     from .apply import MigrationFailed, apply as run_apply
 
     url = _need_db(db)
+    directory, ledger = _layout(layout, directory, ledger)
     spec_path = spec if (spec != "schema.yaml" or Path(spec).is_file()) else None
     if verify and dry_run:
         raise UsageError("--verify checks the database after applying; --dry-run applies nothing")
@@ -371,7 +442,7 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
         report = run_apply(url, directory, spec_path=spec_path, dry_run=dry_run, allow_changed=allow_changed,
                            lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                            wait_timeout=wait_timeout, on_event=lambda msg: click.echo(msg, err=True),
-                           shadow_url=shadow_db)
+                           shadow_url=shadow_db, ledger_name=ledger)
     except MigrationFailed as e:  # what this run committed before the failure stays committed: say so
         for f, ms in e.applied:
             click.echo(f"applied {f.filename} ({ms} ms)")
@@ -393,13 +464,14 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
     click.echo(f"{report.database}: {len(report.applied)} applied, {len(report.already)} already applied")
     if verify:
         from .diff import diff as run_diff
-        from .report import format_text, use_color
+        from .report import format_text
 
         check = run_diff(url, spec_path, shadow_url=shadow_db)
         for warning in check.warnings:
-            click.echo(f"schemagen: warning: {warning}", err=True)
+            _warn(warning)
         if check.drift:
-            click.echo(format_text(check, color=use_color(sys.stdout)), nl=False)
+            on = _color(sys.stdout)
+            click.echo(format_text(check, color=on), nl=False, color=on)
             click.echo(f"schemagen: verify failed: {report.database} does not match {spec_path} after applying",
                        err=True)
             sys.exit(1)
@@ -409,9 +481,11 @@ def apply(db, directory, spec, dry_run, lock_timeout, statement_timeout, wait_ti
 @main.command()
 @DB_OPTION
 @DIR_OPTION
+@LAYOUT_OPTION
+@LEDGER_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: {version, database, ok, counts, migrations: [{version, name, state, ...}]}.")
-def status(db, directory, fmt) -> None:
+def status(db, directory, layout, ledger, fmt) -> None:
     """Show each migration as applied, pending or changed (and ledger rows whose file is gone).
 
     Exit 0 when every file is applied unchanged; 1 when anything is pending, changed or
@@ -422,7 +496,8 @@ def status(db, directory, fmt) -> None:
     from .apply import status as run_status
     from .printable import escape_controls
 
-    report = run_status(_need_db(db), directory)
+    directory, ledger = _layout(layout, directory, ledger)
+    report = run_status(_need_db(db), directory, ledger_name=ledger)
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -526,9 +601,8 @@ def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
     elif fmt == "markdown":
         click.echo(acc.format_changes_markdown(changes, title), nl=False)
     else:
-        from .report import use_color
-
-        click.echo(acc.format_changes_text(changes, color=use_color(sys.stdout), title=title), nl=False)
+        on = _color(sys.stdout)
+        click.echo(acc.format_changes_text(changes, color=on, title=title), nl=False, color=on)
     if fail_on_widen and any(c.verdict in ("widened", "changed") for c in changes):
         sys.exit(1)
 
@@ -571,6 +645,57 @@ def inspect_command(db, schemas, out, force) -> None:
                f"from schema(s) "
                f"{', '.join(result.schemas)}" + (f"; {left_out} object(s) left out (listed above)" if left_out else ""),
                err=True)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Start a project: a starter schema.yaml for Supabase, its editor schema, generated/.
+
+    The spec declares what Supabase provides (roles, auth.users, auth.uid(), the default
+    privileges of public) and one example table with RLS and a policy. Refuses to
+    overwrite: exit 2 if any of the files exists.
+    """
+    import os
+
+    from .scaffold import SCHEMA_JSON_NAME, init_project
+
+    report = init_project(directory)
+    for path in report.created:
+        click.echo(f"created {path}")
+    cd = "" if os.path.abspath(directory) == os.getcwd() else f"  cd {directory}\n"
+    click.echo(
+        "\nNext steps:\n"
+        f"{cd}"
+        f"  edit schema.yaml              (editors complete and check it through {SCHEMA_JSON_NAME})\n"
+        "  schemagen render              write generated/ again after each edit; commit both\n"
+        "  schemagen apply --db URL      run the new migrations (or put DATABASE_URL in .env.local)\n"
+        "  schemagen diff --db URL       check a database for drift from the spec")
+
+
+@main.command("schema-json")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False),
+              help="Write to this file (default: standard output).")
+def schema_json(out: str | None) -> None:
+    """Print the JSON Schema of schema.yaml, for editors (yaml-language-server, VS Code, JetBrains).
+
+    Put `# yaml-language-server: $schema=./schemagen.schema.json` on the spec's first line.
+    Built from the same key tables `schemagen validate` uses.
+    """
+    from pathlib import Path
+
+    from .errors import UsageError
+    from .spec.schema_json import spec_json_schema_text
+
+    text = spec_json_schema_text()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {out}: {e.strerror}") from None
+    click.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,16 +1,27 @@
-"""The migrations ledger: ``schemagen.migrations``, one row per applied migration file.
+"""The migrations ledger: which migration files a database has had, one row per applied file.
+
+Two layouts (``apply``/``status`` ``--ledger``):
+
+- ``schemagen`` (default): ``schemagen.migrations`` with the file's SHA-256, when, by whom, how long.
+- ``supabase``: the Supabase CLI's ``supabase_migrations.schema_migrations(version text primary
+  key, statements text[], name text)``, so ``supabase migration list`` and ``schemagen status``
+  agree on what ran. That table keeps no checksum: a file is identified there by its
+  statements, compared after normalising (comments between statements, whitespace, the final
+  semicolons), so a row written by the CLI and one written by schemagen match for the same file.
 
 Created on first use by ``apply`` (under the advisory lock, so concurrent first runs are
 safe); never created by ``status`` or ``apply --dry-run``.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import SchemagenError
 from .printable import escape_controls
+from .sqltext import statement_spans
 
 SCHEMA = "schemagen"
 TABLE = "migrations"
@@ -30,20 +41,30 @@ create table if not exists {QUALIFIED} (
 comment on table {QUALIFIED} is 'Migrations applied by schemagen apply (do not edit by hand).';
 """
 
+SUPABASE_SCHEMA = "supabase_migrations"
+SUPABASE_QUALIFIED = f"{SUPABASE_SCHEMA}.schema_migrations"
+# what the Supabase CLI creates (later CLI versions add columns; only these three are used)
+SUPABASE_DDL = f"""
+create schema if not exists {SUPABASE_SCHEMA};
+create table if not exists {SUPABASE_QUALIFIED} (version text not null primary key);
+alter table {SUPABASE_QUALIFIED} add column if not exists statements text[];
+alter table {SUPABASE_QUALIFIED} add column if not exists name text;
+"""
+
 
 @dataclass(frozen=True)
 class LedgerRow:
     version: str
     name: str
     checksum: str
-    applied_at: datetime
-    duration_ms: int
-    applied_by: str
-    db_user: str
+    applied_at: datetime | None  # None: the layout does not keep it (supabase)
+    duration_ms: int | None
+    applied_by: str | None
+    db_user: str | None
 
 
-def exists(conn) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (QUALIFIED,)).fetchone()[0]
+def exists(conn, table: str = QUALIFIED) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]
 
 
 def ensure(conn) -> None:
@@ -136,3 +157,92 @@ def record(conn, *, version: str, name: str, checksum: str, duration_ms: int, ap
                    db_user = current_user""",
         (version, name, checksum, duration_ms, applied_by),
     )
+
+
+# ---------------------------------------------------------------- the Supabase CLI's table
+
+def statements(text: str) -> list[str]:
+    """The statements of a migration file, as the ``statements`` column keeps them (no final ``;``)."""
+    spans = statement_spans(text)
+    if spans is None:  # a construct the lexer does not follow: the file as one statement
+        return [text.strip().rstrip(";").strip()] if text.strip() else []
+    out = []
+    for a, b in spans:
+        stmt = text[a:b].strip()
+        stmt = stmt[:-1].rstrip() if stmt.endswith(";") else stmt
+        if stmt:
+            out.append(stmt)
+    return out
+
+
+def statements_key(stmts: list[str] | None) -> str:
+    """What identifies a file in the Supabase table: a hash of its statements, normalised so
+    that the CLI's and schemagen's way of splitting a file give the same key."""
+    norm = []
+    for s in stmts or []:
+        for part in statements(s):  # a stored statement may carry comments or several statements
+            norm.append(re.sub(r"\s+", " ", part).strip())
+    return "sha256-statements:" + hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()
+
+
+class SchemagenLedger:
+    name = "schemagen"
+    table = QUALIFIED
+
+    exists = staticmethod(exists)
+    ensure = staticmethod(ensure)
+    read = staticmethod(read)
+
+    @staticmethod
+    def checksum(file, text: str | None = None) -> str:
+        return file.checksum
+
+    @staticmethod
+    def record(conn, file, text: str, duration_ms: int, applied_by: str) -> None:
+        record(conn, version=file.version, name=file.name, checksum=file.checksum,
+               duration_ms=duration_ms, applied_by=applied_by)
+
+
+class SupabaseLedger:
+    name = "supabase"
+    table = SUPABASE_QUALIFIED
+
+    @staticmethod
+    def exists(conn) -> bool:
+        return exists(conn, SUPABASE_QUALIFIED)
+
+    @staticmethod
+    def ensure(conn) -> None:
+        with conn.transaction():
+            conn.execute(SUPABASE_DDL)
+
+    @classmethod
+    def read(cls, conn) -> dict[str, LedgerRow]:
+        if not cls.exists(conn):
+            return {}
+        rows = conn.execute(f"select version, name, statements from {SUPABASE_QUALIFIED} order by version").fetchall()
+        for v, _name, _stmts in rows:
+            if not _VERSION.fullmatch(v or ""):
+                raise LedgerTampered(
+                    f"{SUPABASE_QUALIFIED} has version {escape_controls(repr(v))}, which is not a migration number "
+                    "(digits, e.g. 20240101000001); nothing was done")
+        return {v: LedgerRow(v, name or "", statements_key(stmts), None, None, None, None) for v, name, stmts in rows}
+
+    @staticmethod
+    def checksum(file, text: str | None = None) -> str:
+        return statements_key(statements(file.text() if text is None else text))
+
+    @staticmethod
+    def record(conn, file, text: str, duration_ms: int, applied_by: str) -> None:
+        conn.execute(
+            f"""insert into {SUPABASE_QUALIFIED} (version, name, statements) values (%s, %s, %s)
+                on conflict (version) do update set name = excluded.name, statements = excluded.statements""",
+            (file.version, file.name, statements(text)))
+
+
+LEDGERS = {"schemagen": SchemagenLedger, "supabase": SupabaseLedger}
+
+
+def get(name: str = "schemagen"):
+    """The ledger layout called ``name`` (``schemagen`` or ``supabase``)."""
+    return LEDGERS[name]

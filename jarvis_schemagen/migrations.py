@@ -10,6 +10,22 @@ from .errors import UsageError
 
 FILE_RE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.sql$")  # NNN_name.sql; other .sql files are ignored
 
+#: where each layout keeps its migration files: ours, and the Supabase CLI's
+LAYOUTS = {"schemagen": "generated", "supabase": "supabase/migrations"}
+
+
+def layout_dir(layout: str, directory: str | None = None) -> str:
+    """The migrations directory: ``directory`` when given, else the layout's own."""
+    return directory if directory is not None else LAYOUTS[layout]
+
+#: where each layout keeps its migration files: ours, and the Supabase CLI's
+LAYOUTS = {"schemagen": "generated", "supabase": "supabase/migrations"}
+
+
+def layout_dir(layout: str, directory: str | None = None) -> str:
+    """The migrations directory: ``directory`` when given, else the layout's own."""
+    return directory if directory is not None else LAYOUTS[layout]
+
 
 @dataclass(frozen=True)
 class MigrationFile:

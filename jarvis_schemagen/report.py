@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from . import model as m
 from .access import AccessChange, describe_change, drift_of
 from .compare import Change, Rls
 from .printable import escape_controls
+from .term import use_color  # noqa: F401  (the one colour decision, term.py; importable here as before)
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -130,14 +130,6 @@ def format_sql(report: DiffReport) -> str:
         header += (f"\n{len(report.plan.left_alone)} unmanaged object(s) on assumed tables are left alone: "
                    "declare them in the spec or remove them yourself.")
     return report.plan.sql(header)
-
-
-def use_color(stream) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if "NO_COLOR" in os.environ:
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 _COLORS = {"+": "32", "-": "31", "~": "33", "?": "36", "bold": "1", "dim": "2"}

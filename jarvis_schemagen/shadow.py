@@ -56,8 +56,12 @@ def normalise(assumed: str, files: dict[str, str], schemas: list[str], shadow_ur
     """The spec as PostgreSQL stores it: apply the SQL to a shadow database and inspect it back.
 
     Returns the model, its column-owned sequences (sequence -> table) and the shadow's major version.
+    Announced on a terminal when it takes more than a second (term.progress).
     """
-    with ShadowServer(shadow_url, timeout) as server, temporary_database(server.url, timeout) as url:
+    from . import term
+
+    with term.progress("building the shadow database (cold diff; cached for the next run)"), \
+            ShadowServer(shadow_url, timeout) as server, temporary_database(server.url, timeout) as url:
         return _apply_and_inspect(url, assumed, files, schemas, timeout)
 
 

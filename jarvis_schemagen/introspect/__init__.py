@@ -29,9 +29,10 @@ KINDS = ("namespaces", "extensions", "roles", "relations", "columns", "constrain
          "policies", "triggers", "functions", "grants", "comments", "types", "views", "publications", "domains",
          "standalone_sequences", "partitions")
 
-#: Schemas never inspected: PostgreSQL's own and the migrations ledger.
+#: Schemas never inspected: PostgreSQL's own and the migrations ledgers (ours, the Supabase CLI's).
 LEDGER_SCHEMA = "schemagen"
-EXCLUDED_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast", LEDGER_SCHEMA})
+SUPABASE_LEDGER_SCHEMA = "supabase_migrations"
+EXCLUDED_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast", LEDGER_SCHEMA, SUPABASE_LEDGER_SCHEMA})
 
 _ON_ACTION = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 _CONTYPE = {"p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check", "x": "exclude"}

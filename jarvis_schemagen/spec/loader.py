@@ -17,6 +17,7 @@ import yaml
 from .. import model as m
 from ..printable import has_controls
 from ..sqltext import expression_problem
+from .keys import MIGRATION_ID_RE, SHAPES, TRIGGER_EVENTS, Key
 from .problems import Problem, did_you_mean
 from .types import SERIAL_TYPES, TypeProblem, canonical_type
 
@@ -44,8 +45,7 @@ PRIVILEGES = {
 }
 # default_privileges `on:` word -> the kind of object (for its privilege words)
 DEFAULT_PRIVILEGE_KINDS = {"tables": "table", "sequences": "sequence", "functions": "function"}
-FK_ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
-EVENT_ORDER = ("insert", "update", "delete", "truncate")
+EVENT_ORDER = TRIGGER_EVENTS
 
 
 class _Ctx:
@@ -55,6 +55,7 @@ class _Ctx:
         self.warnings: list[Problem] = []
         # the spec's own types: "mood" (in public) and "public.mood" -> "public.mood"
         self.user_types: dict[str, str] = {}
+        self.migration_ref: Callable = lambda node: _text(self, node, "migration")
 
     def pos(self, node) -> m.Pos:
         mark = node.start_mark
@@ -257,20 +258,59 @@ def _grant_target(ctx: _Ctx, node, text: str) -> tuple[str, str] | None:
     return ("function", f"{m.qualify(*q)}({', '.join(types)})") if q else None
 
 
-def _fields(ctx: _Ctx, node, what: str, handlers: dict[str, Callable], required=()) -> dict | None:
-    """Read a mapping whose keys must be among ``handlers``; returns key -> parsed value."""
+def _integer(ctx: _Ctx, node, what: str) -> int | None:
+    t = _text(ctx, node, what)
+    if t is None or not re.fullmatch(r"-?\d{1,19}", t.strip()):
+        ctx.error(node, f"{what} must be an integer")
+        return None
+    return int(t)
+
+
+def _parse_key(ctx: _Ctx, node, name: str, key: Key):
+    """A value read by its kind in the key table (keys.SHAPES)."""
+    if key.kind == "bool":
+        return _bool(ctx, node, name)
+    if key.kind == "text":
+        return _text(ctx, node, name)
+    if key.kind == "expr":
+        return _expr(ctx, node, name)
+    if key.kind == "texts":
+        return _text_list(ctx, node, name)
+    if key.kind == "integer":
+        return _integer(ctx, node, name)
+    if key.kind == "choice":
+        return _choice(ctx, node, name, key.choices)
+    if key.kind in ("type", "return_type"):
+        return _type(ctx, node, name, allow_return_only=key.kind == "return_type")
+    if key.kind == "migration":
+        return ctx.migration_ref(node)
+    if key.kind == "lint_ignore":
+        return _lint_ignore(ctx, node)
+    return node  # "node": read by the caller
+
+
+def _fields(ctx: _Ctx, node, what: str, shape: str, parse: dict[str, Callable] | None = None) -> dict | None:
+    """Read a mapping whose keys must be those of ``SHAPES[shape]``; returns key -> parsed value.
+
+    Each value is read by its kind in the key table unless ``parse`` gives a reader for
+    that key (for messages naming the object); required keys come from the table too.
+    """
+    spec = SHAPES[shape]
+    if parse and not set(parse) <= set(spec.keys):
+        raise AssertionError(f"loader reads keys {sorted(set(parse) - set(spec.keys))} not in keys.SHAPES[{shape!r}]")
     items = _mapping(ctx, node, what)
     if items is None:
         return None
     out: dict = {}
     for key, knode, vnode in items:
-        h = handlers.get(key)
-        if h is None:
-            ctx.error(knode, f"unknown key '{key}' in {what}{did_you_mean(key, handlers)}")
+        k = spec.keys.get(key)
+        if k is None:
+            ctx.error(knode, f"unknown key '{key}' in {what}{did_you_mean(key, spec.keys)}")
             continue
-        out[key] = h(vnode)
+        reader = (parse or {}).get(key)
+        out[key] = reader(vnode) if reader else _parse_key(ctx, vnode, key, k)
         out["@" + key] = vnode
-    for key in required:
+    for key in spec.required:
         if key not in out:
             ctx.error(node, f"{what} needs '{key}'")
     return out
@@ -309,6 +349,7 @@ def _user_type(ctx: _Ctx, text: str, allow_setof: bool) -> str | None:
 class _Loader:
     def __init__(self, ctx: _Ctx):
         self.ctx = ctx
+        ctx.migration_ref = self._migration_ref
         self.migration_ids: list[str] = []
         self.tables: dict[str, dict] = {}  # qualified -> parts being collected
         self.grants: list[m.Grant] = []
@@ -338,14 +379,10 @@ class _Loader:
 
     def _grant_items(self, node, on: str, obj: str, owner_mig, owner_assumed) -> None:
         for item in _list(self.ctx, node, "grants") or []:
-            f = _fields(self.ctx, item, "a grant", {
-                "grant": lambda n: _text_list(self.ctx, n, "grant"),
-                "revoke": lambda n: _text_list(self.ctx, n, "revoke"),
-                "to": lambda n: _text_list(self.ctx, n, "to"),
-                "from": lambda n: _text_list(self.ctx, n, "from"),
-                "migration": self._migration_ref,
-                **({"columns": lambda n: _text_list(self.ctx, n, "columns")} if on == "table" else {}),
-            })
+            if on == "table":  # tables and views: `columns:` makes a column grant
+                f = _fields(self.ctx, item, "a grant", "table_grant")
+            else:
+                f = _fields(self.ctx, item, "a grant", "grant")
             if f is None:
                 continue
             if ("grant" in f) == ("revoke" in f):
@@ -405,10 +442,7 @@ class _Loader:
         if not isinstance(root, yaml.MappingNode):
             ctx.error(root, "the spec must be a mapping with keys version, migrations, tables, ... at the top level")
             return None
-        handlers = {k: (lambda n: n) for k in (
-            "version", "migrations", "roles", "schemas", "extensions", "types", "tables", "views", "functions",
-            "policies", "indexes", "triggers", "grants", "publications", "sequences", "data")}
-        top = _fields(ctx, root, "the spec", handlers)
+        top = _fields(ctx, root, "the spec", "spec")
         if top is None:
             return None
         if "version" not in top:
@@ -459,14 +493,13 @@ class _Loader:
             return ()
         out = []
         for key, knode, vnode in _mapping(ctx, node, "migrations") or []:
-            if not re.fullmatch(r"\d{1,6}", key):
-                ctx.error(knode, f"migration id '{key}' must be digits, e.g. \"001\" (quote it so YAML keeps the zeros)")
+            if not re.fullmatch(MIGRATION_ID_RE, key):
+                ctx.error(knode, f"migration id '{key}' must be 1 to 6 digits, e.g. \"001\" (quote it so YAML keeps "
+                                 "the zeros), or a 14-digit timestamp as the Supabase CLI writes, e.g. 20240101000001")
                 continue
             comment = None
             if isinstance(vnode, yaml.MappingNode):
-                f = _fields(ctx, vnode, f"migration {key}", {
-                    "name": lambda n: _text(ctx, n, "name"), "comment": lambda n: _text(ctx, n, "comment")},
-                    required=("name",))
+                f = _fields(ctx, vnode, f"migration {key}", "migration")
                 name, comment = (f or {}).get("name"), (f or {}).get("comment")
             else:
                 name = _text(ctx, vnode, f"the name of migration {key}")
@@ -496,13 +529,7 @@ class _Loader:
         ctx, out = self.ctx, []
         for name, knode, vnode in _mapping(ctx, node, "roles") or []:
             _ident(ctx, knode, name, "role name")
-            f = _fields(ctx, vnode, f"role {name}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "login": lambda n: _bool(ctx, n, "login"),
-                "bypassrls": lambda n: _bool(ctx, n, "bypassrls"),
-                "member_of": lambda n: _text_list(ctx, n, "member_of"),
-                "comment": lambda n: _text(ctx, n, "comment"),
-            }) or {}
+            f = _fields(ctx, vnode, f"role {name}", "role") or {}
             if not f.get("assumed"):
                 ctx.error(knode, f"role {name}: roles are cluster-wide and must be `assumed: true` (create them outside migrations)")
             out.append(m.Role(name=name, login=bool(f.get("login")), bypassrls=bool(f.get("bypassrls")),
@@ -514,13 +541,7 @@ class _Loader:
         ctx, out = self.ctx, []
         for name, knode, vnode in _mapping(ctx, node, "schemas") or []:
             _ident(ctx, knode, name, "schema name")
-            f = _fields(ctx, vnode, f"schema {name}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "grants": lambda n: n,
-                "default_privileges": lambda n: n,
-            })
+            f = _fields(ctx, vnode, f"schema {name}", "schema")
             if f is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"schema {name}", top_level=True)
@@ -530,12 +551,7 @@ class _Loader:
                 if not assumed:
                     ctx.error(f["@default_privileges"], "default_privileges describe the platform's setup and are only supported on assumed schemas")
                 for item in _list(ctx, f["default_privileges"], "default_privileges") or []:
-                    d = _fields(ctx, item, "a default privilege", {
-                        "on": lambda n: _choice(ctx, n, "on", tuple(DEFAULT_PRIVILEGE_KINDS)),
-                        "grant": lambda n: _text_list(ctx, n, "grant"),
-                        "to": lambda n: _text_list(ctx, n, "to"),
-                        "for_role": lambda n: _text(ctx, n, "for_role"),
-                    }, required=("on", "grant", "to"))
+                    d = _fields(ctx, item, "a default privilege", "default_privilege")
                     if not d or not d.get("on") or "grant" not in d or "to" not in d:
                         continue  # the missing or invalid key is reported
                     kind = DEFAULT_PRIVILEGE_KINDS[d["on"]]
@@ -561,12 +577,7 @@ class _Loader:
         for name, knode, vnode in _mapping(ctx, node, "extensions") or []:
             if not re.fullmatch(r"[a-z0-9_-]+", name):
                 ctx.error(knode, f"invalid extension name '{name}'")
-            f = _fields(ctx, vnode, f"extension {name}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "schema": lambda n: _text(ctx, n, "schema"),
-                "lint_ignore": lambda n: _lint_ignore(ctx, n),
-            })
+            f = _fields(ctx, vnode, f"extension {name}", "extension")
             if f is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"extension {name}", top_level=True)
@@ -581,16 +592,7 @@ class _Loader:
         ctx, out, domains = self.ctx, [], []
         for qname, knode, vnode in _mapping(ctx, node, "types") or []:
             q = _qualified(ctx, knode, qname, "type name")
-            f = _fields(ctx, vnode, f"type {qname}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "enum": lambda n: n,
-                "domain": lambda n: _type(ctx, n, "domain"),
-                "nullable": lambda n: _bool(ctx, n, "nullable"),
-                "default": lambda n: _expr(ctx, n, "default"),
-                "check": lambda n: n,
-            })
+            f = _fields(ctx, vnode, f"type {qname}", "type")
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"type {qname}", top_level=True)
@@ -610,9 +612,7 @@ class _Loader:
             later: list[tuple[str, str]] = []
             for item in (_list(ctx, f["enum"], "enum") or []) if "enum" in f else []:
                 if isinstance(item, yaml.MappingNode):
-                    vf = _fields(ctx, item, "an enum value", {
-                        "value": lambda n: _text(ctx, n, "value"), "migration": self._migration_ref},
-                        required=("value", "migration")) or {}
+                    vf = _fields(ctx, item, "an enum value", "enum_value") or {}
                     value, vmig = vf.get("value"), vf.get("migration")
                     if vmig is not None and assumed:
                         ctx.error(item, f"type {qname} is assumed: a migration cannot add values to it here "
@@ -660,11 +660,11 @@ class _Loader:
         if isinstance(cnode, yaml.MappingNode):  # {name: expression}
             for cname, kn, vn in _mapping(ctx, cnode, "check") or []:
                 _ident(ctx, kn, cname, "constraint name")
-                expr = _text(ctx, vn, f"check {cname}")
+                expr = _expr(ctx, vn, f"check {cname}")
                 if expr:
                     checks.append((cname, expr.strip()))
         elif cnode is not None:
-            expr = _text(ctx, cnode, "check")
+            expr = _expr(ctx, cnode, "check")
             if expr:
                 checks.append((f"{q[1]}_check", expr.strip()))  # PostgreSQL's own default name
         if not f.get("domain"):
@@ -678,28 +678,9 @@ class _Loader:
         """``sequences: {public.ticket_no: {migration: "001", start: 1000, increment: 1, type: bigint}}``."""
         ctx, out = self.ctx, []
 
-        def integer(n, what):
-            t = _text(ctx, n, what)
-            if t is None or not re.fullmatch(r"-?\d{1,19}", t.strip()):
-                ctx.error(n, f"{what} must be an integer")
-                return None
-            return int(t)
-
         for qname, knode, vnode in _mapping(ctx, node, "sequences") or []:
             q = _qualified(ctx, knode, qname, "sequence name")
-            f = _fields(ctx, vnode, f"sequence {qname}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "type": lambda n: _choice(ctx, n, "type", ("smallint", "integer", "bigint")),
-                "start": lambda n: integer(n, "start"),
-                "increment": lambda n: integer(n, "increment"),
-                "min": lambda n: integer(n, "min"),
-                "max": lambda n: integer(n, "max"),
-                "cache": lambda n: integer(n, "cache"),
-                "cycle": lambda n: _bool(ctx, n, "cycle"),
-                "grants": lambda n: n,
-            })
+            f = _fields(ctx, vnode, f"sequence {qname}", "sequence")
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"sequence {qname}", top_level=True)
@@ -720,17 +701,7 @@ class _Loader:
         ctx, out, seen = self.ctx, [], set()
         for qname, knode, vnode in _mapping(ctx, node, "views") or []:
             q = _qualified(ctx, knode, qname, "view name")
-            f = _fields(ctx, vnode, f"view {qname}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "query": lambda n: _text(ctx, n, "query"),
-                "materialized": lambda n: _bool(ctx, n, "materialized"),
-                "security_invoker": lambda n: _bool(ctx, n, "security_invoker"),
-                "security_barrier": lambda n: _bool(ctx, n, "security_barrier"),
-                "grants": lambda n: n,
-                "lint_ignore": lambda n: _lint_ignore(ctx, n),
-            }, required=("query",))
+            f = _fields(ctx, vnode, f"view {qname}", "view")
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"view {qname}", top_level=True)
@@ -763,11 +734,7 @@ class _Loader:
         ctx, out = self.ctx, []
         for name, knode, vnode in _mapping(ctx, node, "data") or []:
             _ident(ctx, knode, name, "data statement name")
-            f = _fields(ctx, vnode, f"data {name}", {
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "sql": lambda n: _text(ctx, n, "sql"),
-            }, required=("migration", "sql"))
+            f = _fields(ctx, vnode, f"data {name}", "data")
             if f is None or not f.get("migration"):
                 continue
             sql = (f.get("sql") or "").strip()
@@ -788,21 +755,7 @@ class _Loader:
             # overloads: the key may carry the argument types, `public.f(integer, text)`
             sig = re.fullmatch(r"\s*([^()]+?)\s*\((.*)\)\s*", qname)
             q = _qualified(ctx, knode, sig.group(1) if sig else qname, "function name")
-            f = _fields(ctx, vnode, f"function {qname}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "arguments": lambda n: n,
-                "returns": lambda n: self._returns(n),
-                "language": lambda n: _text(ctx, n, "language"),
-                "volatility": lambda n: _choice(ctx, n, "volatility", ("volatile", "stable", "immutable")),
-                "security_definer": lambda n: _bool(ctx, n, "security_definer"),
-                "strict": lambda n: _bool(ctx, n, "strict"),
-                "set": lambda n: n,
-                "body": lambda n: _text(ctx, n, "body"),
-                "grants": lambda n: n,
-                "lint_ignore": lambda n: _lint_ignore(ctx, n),
-            }, required=("returns", "body"))
+            f = _fields(ctx, vnode, f"function {qname}", "function", {"returns": self._returns})
             if f is None or q is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"function {qname}", top_level=True)
@@ -812,12 +765,8 @@ class _Loader:
                 f["returns"] = "TABLE(" + ", ".join(f"{n} {t}" for n, t in result_columns) + ")"
             args = []
             for a in (_list(ctx, f["arguments"], "arguments") or []) if "arguments" in f else []:
-                af = _fields(ctx, a, "a function argument", {
-                    "name": lambda n: _text(ctx, n, "name"),
-                    "type": lambda n: _type(ctx, n, "argument type"),
-                    "default": lambda n: _expr(ctx, n, "default"),
-                    "mode": lambda n: _choice(ctx, n, "mode", ("in", "out", "inout", "variadic")),
-                }, required=("type",))
+                af = _fields(ctx, a, "a function argument", "argument",
+                             {"type": lambda n: _type(ctx, n, "argument type")})
                 if af is None:
                     continue
                 if af.get("name") is not None:
@@ -867,7 +816,7 @@ class _Loader:
         ctx = self.ctx
         if not isinstance(node, yaml.MappingNode):
             return _type(ctx, node, "returns", allow_return_only=True)
-        f = _fields(ctx, node, "returns", {"table": lambda n: n}, required=("table",)) or {}
+        f = _fields(ctx, node, "returns", "returns") or {}
         cols = []
         for name, kn, vn in _mapping(ctx, f.get("table"), "the columns of returns.table") or [] if "table" in f else []:
             _ident(ctx, kn, name, "result column name")
@@ -883,24 +832,7 @@ class _Loader:
         ctx = self.ctx
         for qname, knode, vnode in _mapping(ctx, node, "tables") or []:
             q = _qualified(ctx, knode, qname, "table name")
-            f = _fields(ctx, vnode, f"table {qname}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "rls": lambda n: n,
-                "columns": lambda n: n,
-                "constraints": lambda n: n,
-                "indexes": lambda n: n,
-                "policies": lambda n: n,
-                "triggers": lambda n: n,
-                "grants": lambda n: n,
-                "lint_ignore": lambda n: _lint_ignore(ctx, n),
-                "publication": lambda n: n,
-                "replica_identity": lambda n: self._replica_identity(n),
-                "seed": lambda n: n,
-                "partition_by": lambda n: _expr(ctx, n, "partition_by"),
-                "partitions": lambda n: n,
-            })
+            f = _fields(ctx, vnode, f"table {qname}", "table", {"replica_identity": self._replica_identity})
             if f is None or q is None:
                 continue
             key = m.qualify(*q)
@@ -959,9 +891,7 @@ class _Loader:
             q = _qualified(ctx, kn, qname, "partition name")
             mig = None
             if isinstance(vn, yaml.MappingNode):
-                pf = _fields(ctx, vn, f"partition {qname}", {"bound": lambda n: _expr(ctx, n, "bound"),
-                                                             "migration": self._migration_ref},
-                             required=("bound",)) or {}
+                pf = _fields(ctx, vn, f"partition {qname}", "partition") or {}
                 bound, mig = pf.get("bound"), pf.get("migration")
             else:
                 bound = _text(ctx, vn, f"the bound of partition {qname}")
@@ -982,8 +912,7 @@ class _Loader:
         ctx = self.ctx
         rows_node, mig = node, None
         if isinstance(node, yaml.MappingNode):
-            f = _fields(ctx, node, f"seed of {t['raw']}", {"migration": self._migration_ref, "rows": lambda n: n},
-                        required=("rows",)) or {}
+            f = _fields(ctx, node, f"seed of {t['raw']}", "seed") or {}
             rows_node, mig = f.get("rows"), f.get("migration")
         if t["assumed"] and mig is None:
             ctx.error(node, f"seed rows of the assumed table {t['raw']} need the migration that inserts them: "
@@ -1032,10 +961,7 @@ class _Loader:
         if isinstance(node, yaml.ScalarNode):
             v = _bool(ctx, node, "rls")
             return (bool(v), False)
-        f = _fields(ctx, node, "rls", {
-            "enabled": lambda n: _bool(ctx, n, "enabled"),
-            "forced": lambda n: _bool(ctx, n, "forced"),
-        }) or {}
+        f = _fields(ctx, node, "rls", "rls") or {}
         return (bool(f.get("enabled", True)), bool(f.get("forced")))
 
     def _columns(self, t: dict, node) -> None:
@@ -1049,20 +975,10 @@ class _Loader:
             if isinstance(vnode, yaml.ScalarNode) and not _is_null(vnode):
                 f = {"type": self._column_type(vnode, f"column {name}"), "@type": vnode}
             else:
-                f = _fields(ctx, vnode, f"column {t['raw']}.{name}", {
+                f = _fields(ctx, vnode, f"column {t['raw']}.{name}", "column", {
                     "type": lambda n: self._column_type(n, f"the type of column {name}"),
-                    "nullable": lambda n: _bool(ctx, n, "nullable"),
-                    "default": lambda n: _expr(ctx, n, "default"),
-                    "identity": lambda n: _choice(ctx, n, "identity", ("always", "by default")),
-                    "generated": lambda n: _expr(ctx, n, "generated"),
-                    "collation": lambda n: self._collation(n),
-                    "primary_key": lambda n: _bool(ctx, n, "primary_key"),
-                    "unique": lambda n: _bool(ctx, n, "unique"),
-                    "references": lambda n: n,
-                    "check": lambda n: n,
-                    "comment": lambda n: _text(ctx, n, "comment"),
-                    "migration": self._migration_ref,
-                }, required=("type",))
+                    "collation": self._collation,
+                })
                 if f is None:
                     continue
             mig = f.get("migration")
@@ -1111,9 +1027,7 @@ class _Loader:
                 if isinstance(cn, yaml.ScalarNode):
                     expr, cname = _expr(ctx, cn, "check"), f"{tname}_{name}_check"
                 else:
-                    cf = _fields(ctx, cn, "check", {"name": lambda n: _text(ctx, n, "name"),
-                                                    "expression": lambda n: _expr(ctx, n, "expression")},
-                                 required=("expression",)) or {}
+                    cf = _fields(ctx, cn, "check", "check") or {}
                     expr, cname = cf.get("expression"), cf.get("name") or f"{tname}_{name}_check"
                 if expr:
                     t["constraints"].append(m.Constraint(name=cname, kind="check", expression=expr.strip(), **common))
@@ -1146,15 +1060,7 @@ class _Loader:
                 return None
             f = {"table": table, "@table": node, "columns": ref_columns}
         else:
-            f = _fields(ctx, node, "references", {
-                "table": lambda n: _text(ctx, n, "table"),
-                "column": lambda n: _text(ctx, n, "column"),
-                "columns": lambda n: _text_list(ctx, n, "columns"),
-                "on_delete": lambda n: _choice(ctx, n, "on_delete", FK_ACTIONS),
-                "on_update": lambda n: _choice(ctx, n, "on_update", FK_ACTIONS),
-                "name": lambda n: _text(ctx, n, "name"),
-                "deferrable": lambda n: _bool(ctx, n, "deferrable"),
-            }, required=("table",))
+            f = _fields(ctx, node, "references", "references")
             if f is None or not f.get("table"):
                 return None
             if "column" in f:
@@ -1177,16 +1083,7 @@ class _Loader:
         ctx = self.ctx
         for name, knode, vnode in _mapping(ctx, node, f"constraints of {t['raw']}") or []:
             _ident(ctx, knode, name, "constraint name")
-            f = _fields(ctx, vnode, f"constraint {name}", {
-                "check": lambda n: _expr(ctx, n, "check"),
-                "exclude": lambda n: _expr(ctx, n, "exclude"),
-                "unique": lambda n: _text_list(ctx, n, "unique"),
-                "primary_key": lambda n: _text_list(ctx, n, "primary_key"),
-                "foreign_key": lambda n: _text_list(ctx, n, "foreign_key"),
-                "references": lambda n: n,
-                "comment": lambda n: _text(ctx, n, "comment"),
-                "migration": self._migration_ref,
-            })
+            f = _fields(ctx, vnode, f"constraint {name}", "constraint")
             if f is None:
                 continue
             kinds = [k for k in ("check", "unique", "primary_key", "foreign_key", "exclude") if k in f]
@@ -1218,17 +1115,9 @@ class _Loader:
 
     def _nested(self, kind: str, t: dict, name: str, knode, vnode) -> None:
         ctx = self.ctx
-        common_keys = {"comment": lambda n: _text(ctx, n, "comment"), "migration": self._migration_ref}
         if kind == "indexes":
             _ident(ctx, knode, name, "index name")
-            f = _fields(ctx, vnode, f"index {name}", {
-                **common_keys,
-                "columns": lambda n: _text_list(ctx, n, "columns"),
-                "unique": lambda n: _bool(ctx, n, "unique"),
-                "method": lambda n: _choice(ctx, n, "method", ("btree", "hash", "gin", "gist", "brin", "spgist")),
-                "where": lambda n: _expr(ctx, n, "where"),
-                "include": lambda n: _text_list(ctx, n, "include"),
-            }, required=("columns",))
+            f = _fields(ctx, vnode, f"index {name}", "index")
             if f is None:
                 return
             keys = [k for k in (self._index_key(f["@columns"], c) for c in f.get("columns", ())) if k]
@@ -1240,14 +1129,7 @@ class _Loader:
         elif kind == "policies":
             if not name.strip() or len(name.encode()) > MAX_IDENT or "\x00" in name:
                 ctx.error(knode, f"policy name '{name}' must be 1 to {MAX_IDENT} bytes")
-            f = _fields(ctx, vnode, f"policy '{name}'", {
-                **common_keys,
-                "command": lambda n: _choice(ctx, n, "command", ("all", "select", "insert", "update", "delete")),
-                "roles": lambda n: _text_list(ctx, n, "roles"),
-                "permissive": lambda n: _bool(ctx, n, "permissive"),
-                "using": lambda n: _expr(ctx, n, "using"),
-                "with_check": lambda n: _expr(ctx, n, "with_check"),
-            })
+            f = _fields(ctx, vnode, f"policy '{name}'", "policy")
             if f is None:
                 return
             command = f.get("command") or "all"
@@ -1263,16 +1145,7 @@ class _Loader:
                            migration=f.get("migration"), assumed=t["assumed"] and not f.get("migration"), pos=ctx.pos(knode))
         else:
             _ident(ctx, knode, name, "trigger name")
-            f = _fields(ctx, vnode, f"trigger {name}", {
-                **common_keys,
-                "function": lambda n: _text(ctx, n, "function"),
-                "timing": lambda n: _choice(ctx, n, "timing", ("before", "after", "instead of")),
-                "events": lambda n: n,
-                "for_each": lambda n: _choice(ctx, n, "for_each", ("row", "statement")),
-                "columns": lambda n: _text_list(ctx, n, "columns"),
-                "when": lambda n: _expr(ctx, n, "when"),
-                "arguments": lambda n: _text_list(ctx, n, "arguments"),
-            }, required=("function", "timing", "events"))
+            f = _fields(ctx, vnode, f"trigger {name}", "trigger")
             if f is None:
                 return
             events = []
@@ -1383,20 +1256,14 @@ class _Loader:
         declared: dict[str, dict] = {}
         for name, knode, vnode in _mapping(ctx, node, "publications") or [] if node is not None else []:
             _ident(ctx, knode, name, "publication name")
-            f = _fields(ctx, vnode, f"publication {name}", {
-                "assumed": lambda n: _bool(ctx, n, "assumed"),
-                "migration": self._migration_ref,
-                "tables": lambda n: n,
-            })
+            f = _fields(ctx, vnode, f"publication {name}", "publication")
             if f is None:
                 continue
             mig, assumed = self._ownership(f, knode, f"publication {name}", top_level=True)
             entries = []
             for item in (_list(ctx, f["tables"], "tables") or []) if "tables" in f else []:
                 if isinstance(item, yaml.MappingNode):
-                    tf = _fields(ctx, item, "a publication table", {
-                        "table": lambda n: _text(ctx, n, "table"), "migration": self._migration_ref},
-                        required=("table",)) or {}
+                    tf = _fields(ctx, item, "a publication table", "publication_table") or {}
                     entries.append((tf.get("table"), tf.get("migration"), item))
                 else:
                     entries.append((_text(ctx, item, "a publication table"), None, item))

@@ -93,11 +93,14 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
         def isatty(self):
             return True
 
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert d.use_color(Tty()) is True
-    assert d.use_color(io.StringIO()) is False
-    monkeypatch.setenv("NO_COLOR", "")
-    assert d.use_color(Tty()) is False
+    from jarvis_schemagen.term import use_color  # the one colour decision (tests/unit/test_settings_term.py)
+
+    for var in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(var, raising=False)
+    assert use_color(Tty()) is True
+    assert use_color(io.StringIO()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(Tty()) is False
     assert "\033[32m+\033[0m" in d.format_text(report(), color=True)
 
 
