@@ -30,7 +30,6 @@ with deepdiff and classifies each changed cell as widened, narrowed or changed.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from typing import Iterable
 
 from . import model as m
 from .errors import UsageError
+from .printable import json_text
 
 API_ROLES = ("anon", "authenticated", "service_role")
 COMMANDS = ("select", "insert", "update", "delete", "truncate")
@@ -750,7 +750,7 @@ def format_markdown(mx: Matrix) -> str:
 
 
 def format_json(mx: Matrix) -> str:
-    return json.dumps(mx.data(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(mx.data(), indent=2) + "\n"
 
 
 FORMATS = {"text": format_text, "json": format_json, "markdown": format_markdown}
@@ -813,7 +813,7 @@ def format_changes_markdown(changes: list[AccessChange], title: str = "") -> str
 def format_changes_json(changes: list[AccessChange], **extra) -> str:
     data = {"version": JSON_VERSION, **extra, "widened": any(c.verdict == "widened" for c in changes),
             "changes": [c.data() for c in changes]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 def widened(changes: Iterable[AccessChange]) -> list[AccessChange]:

@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
 from .access import AccessChange, describe_change, drift_of
 from .compare import Change, Rls
-from .printable import escape_controls
+from .printable import escape_controls, json_text
 from .term import use_color  # noqa: F401  (the one colour decision, term.py; importable here as before)
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def to_json_data(report: DiffReport) -> dict:
 
 
 def format_json(report: DiffReport) -> str:
-    return json.dumps(to_json_data(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(to_json_data(report), indent=2) + "\n"
 
 
 def format_sql(report: DiffReport) -> str:
