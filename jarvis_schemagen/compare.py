@@ -263,8 +263,13 @@ def spec_schemas(spec: m.Schema) -> list[str]:
 # ---------------------------------------------------------------- field comparison
 
 def normalize_body(body: str | None) -> str:
-    """A function body with trailing whitespace removed (per line and at the end): nothing else."""
-    return "\n".join(line.rstrip() for line in (body or "").splitlines()).rstrip()
+    """A function body as compared: trailing whitespace removed (per line and at the end) and one
+    line break at the start, nothing else. Exactly what ``sql.function_body`` adds when it renders
+    a body (a line break after ``as $$``, one at the end): two spec bodies that render differently
+    never compare equal, and a function created on one line (``as $$ select 1 $$``) matches the
+    spec inspect writes for it."""
+    text = "\n".join(line.rstrip() for line in (body or "").splitlines()).rstrip()
+    return text[1:] if text.startswith("\n") else text
 
 
 _STATE_FIELDS: dict[type, tuple[str, ...]] = {}

@@ -310,10 +310,11 @@ def _function_texts(f: m.Function) -> list[str]:
 
 def _strip_body(body: str) -> str:
     """The body as the spec holds it: render writes it back between a newline after ``as $$`` and one
-    before the closing ``$$``, so the first newline and all trailing whitespace go (diff ignores
-    both); lines lose trailing blanks too, so bodies print as YAML blocks."""
+    before the closing ``$$`` (``sql.function_body``), so the first newline goes unless another one
+    follows it (render adds one only to a body not starting with one), and so does all trailing
+    whitespace (diff ignores both); lines lose trailing blanks too, so bodies print as YAML blocks."""
     body = "\n".join(line.rstrip() for line in body.split("\n"))
-    if body.startswith("\n"):
+    if body.startswith("\n") and not body.startswith("\n\n"):
         body = body[1:]
     return body.rstrip() + "\n"
 

@@ -149,7 +149,8 @@ def hazard_not_null(table: str, col: str) -> str:
 
 def hazard_serial(table: str, col: str) -> str:
     return (f"makes {table}.{col} an identity column: a brief ACCESS EXCLUSIVE lock on {table}; the new sequence "
-            "goes on from the old one's value, and the old sequence is dropped (anything else using it breaks)")
+            "goes on from the old one's value, and the old sequence is dropped unless the spec declares it or another "
+            "column or view uses it (a function using it by name breaks)")
 
 
 def hazard_type(table: str) -> str:
@@ -351,7 +352,9 @@ class _Planner:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
         if serial:
-            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity), hazard=hazard_serial(table, col))
+            declared = [s.qualified_name for s in self.desired.sequences] if self.desired is not None else []
+            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity, keep=declared),
+                      hazard=hazard_serial(table, col))
             self.new_sequence(table)
             self.regrant_sequence(table, col)
         elif "identity" in c.detail and want.identity is not None:

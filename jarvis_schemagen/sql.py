@@ -496,15 +496,21 @@ def alter_column(table: Rel, column: str, change: str, value: str | None = None,
     return f"alter table {rel(table)} alter column {col} {clause};"
 
 
-def serial_to_identity(table: Rel, column: str, identity: str) -> str:
+def serial_to_identity(table: Rel, column: str, identity: str, keep: Sequence[str] = ()) -> str:
     """A serial column (an integer whose default is ``nextval`` of a sequence) becomes an identity
     column that goes on from where the old sequence was: the default goes, the old sequence is
-    dropped when the column owns it (so the identity sequence gets its name, as on a fresh
-    database), and the identity sequence is set to the old one's state. One statement: nothing
-    can take a value in between."""
+    dropped (so the identity sequence gets its name, as on a fresh database) when the column owns
+    it, or when it is not owned, not one of ``keep`` (the sequences the spec declares) and nothing
+    else depends on it (another column's default, a view); and the identity sequence is set to the
+    old one's state. A sequence that stays and holds the identity sequence's name
+    (``<table>_<column>_seq``) stops the statement: the identity sequence would be named
+    ``..._seq1``. One statement: nothing can take a value in between."""
     t = quote_literal(rel(table))
     c = quote_literal(_text(column, "column name"))
     col = f"alter table {rel(table)} alter column {quote_ident(column)}"
+    name = f"{_schema_of(table)}.{table.name if isinstance(table, _NAMED) else str(table).partition('.')[2]}_{column}_seq"
+    kept = ", ".join(f"pg_catalog.to_regclass({quote_literal(quote_qualified(s))})" for s in sorted(keep))
+    keeps = f" and not coalesce(v_seq = any (array[{kept}]::pg_catalog.regclass[]), false)" if keep else ""
     body = (
         "\ndeclare\n    v_seq pg_catalog.regclass;\n    v_owned boolean := false;\n    v_last bigint;\n"
         "    v_called boolean;\nbegin\n"
@@ -520,8 +526,13 @@ def serial_to_identity(table: Rel, column: str, identity: str) -> str:
         f"        v_owned := pg_catalog.pg_get_serial_sequence({t}, {c}) is not null;\n"
         "    end if;\n"
         f"    {col} drop default;\n"
-        "    if v_owned then\n"
+        f"    if v_owned or v_seq is not null{keeps}\n"
+        "       and not exists (select from pg_catalog.pg_depend as d\n"
+        "                        where d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.refobjid = v_seq) then\n"
         "        execute pg_catalog.format('drop sequence %s', v_seq);\n"
+        f"    elsif v_seq = pg_catalog.to_regclass({quote_literal(quote_qualified(name))}) then\n"
+        "        raise exception 'sequence % stays (the spec declares it or other objects use it) and has the name '\n"
+        f"            'the identity sequence of %.% needs: rename it first', v_seq, {t}, {c};\n"
         "    end if;\n"
         f"    {col} add generated {keyword(identity, IDENTITY, 'identity')} as identity;\n"
         "    if v_seq is not null then\n"
