@@ -865,6 +865,9 @@ def base_spec_file(base: str):
     """A path holding the base spec: ``base`` itself, or for ``git:REF:path`` the file as
     ``git show REF:path`` prints it (in a temporary directory, under the same file name)."""
     if not base.startswith("git:"):
+        if not Path(base).is_file():  # not the spec loader's "use --spec PATH"
+            raise UsageError(f"--base {base}: no such spec file (give a file, or git:REF:path such as "
+                             "git:main:schema.yaml)")
         yield base
         return
     ref, sep, path = base[4:].partition(":")

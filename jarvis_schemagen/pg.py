@@ -25,8 +25,10 @@ from .errors import DatabaseError
 # ``scheme://user:PASSWORD@host``; the scheme may carry a driver suffix (``postgresql+psycopg2://``,
 # as SQLAlchemy writes it). First try: the password runs to the LAST "@" before the query, a quote
 # or whitespace, so an unescaped "@" or "/" in a password is masked whole (libpq itself would stop
-# at the first "@" and then report the rest as a host name).
-_SCHEME = r"\b(?:postgres|postgresql)(?:\+[A-Za-z0-9_.-]+)?://"
+# at the first "@" and then report the rest as a host name). Any scheme: a password in a URL libpq
+# refuses (``mysql://``, a typo like ``postgress://``) is echoed back by its error message.
+_SCHEME = r"\b[A-Za-z][A-Za-z0-9+.-]*://"
+_PG_SCHEME = re.compile(r"\s*(?:postgres|postgresql)://")  # what libpq accepts (case matters)
 _URL_PW_GREEDY = re.compile(
     rf"(?P<head>{_SCHEME}[^:/@\s?#\"'`<>]*:)(?P<pw>[^\s?#\"'`<>]*)(?P<tail>@)", re.IGNORECASE)
 # Second try, for passwords holding a quote: up to the first "@" (what libpq does).
@@ -146,6 +148,10 @@ def connect(url: str, *, autocommit: bool = True, connect_timeout: int = 10, **k
     a one-line message that never holds the password."""
     import psycopg
 
+    if re.match(r"\s*[A-Za-z][A-Za-z0-9+.-]*://", url) and not _PG_SCHEME.match(url):
+        # libpq would only say `missing "=" after "mysql://..." in connection info string`
+        raise DatabaseError(f"cannot connect to {mask_url(url)}: not a PostgreSQL URL: it must start with "
+                            "postgresql:// or postgres:// (or be a key=value conninfo)")
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kw)
     except Exception as e:  # psycopg.Error, and ValueError-like errors for malformed conninfo
