@@ -162,12 +162,18 @@ def _show_item(x) -> str:
     return str(x)
 
 
+def _granted(g: m.Grant | None) -> str:
+    """``insert, select (with grant option: select)``."""
+    if g is None:
+        return "none"
+    text = ", ".join(g.privileges)
+    return text + (f" (with grant option: {', '.join(g.grant_option)})" if g.grant_option else "")
+
+
 def _describe(c: Change) -> list[str]:
     """The lines under a change's headline: what differs, database side first."""
     if c.kind == "grant":
-        b = ", ".join(c.before.privileges) if c.before else "none"
-        a = ", ".join(c.after.privileges) if c.after else "none"
-        return [f"database grants {b}; spec grants {a}"]
+        return [f"database grants {_granted(c.before)}; spec grants {_granted(c.after)}"]
     if c.kind == "comment":
         return [f"database: {_show(c.before)}", f"spec:     {_show(c.after)}"]
     if c.kind == "owner":

@@ -695,20 +695,28 @@ def grant_target(on: str, obj: Rel | m.Function) -> tuple[str | None, str]:
     return None, f"{on} {rel(obj)}"
 
 
-def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
+def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False,
+          grant_option: bool = False, cascade: bool = False) -> str:
     """``grant <privileges> on <kind> <object> to <roles>`` (or ``revoke ... from``); privileges in
     the order given. ``on`` is table | sequence | function (``obj`` a signature) | schema |
-    column (``obj`` ``schema.table.column``)."""
+    column (``obj`` ``schema.table.column``). ``grant_option``: a grant ``with grant option``, a
+    revoke of only the option (``revoke grant option for``); ``cascade`` (revokes): also what the
+    grantees granted on with the option (PostgreSQL refuses the revoke while that exists)."""
     column, target = grant_target(on, obj)
     privs = _privileges(privileges, column)
     if revoke:
-        return f"revoke {privs} on {target} from {roles(to)};"
-    return f"grant {privs} on {target} to {roles(to)};"
+        option = "grant option for " if grant_option else ""
+        return f"revoke {option}{privs} on {target} from {roles(to)}{' cascade' if cascade else ''};"
+    if cascade:
+        raise ValueError("cascade is a revoke's")
+    return f"grant {privs} on {target} to {roles(to)}{' with grant option' if grant_option else ''};"
 
 
 def grant_statement(g: m.Grant) -> str:
-    """A spec grant (or revoke) as written."""
-    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke")
+    """A spec grant (or revoke) as written: a grant with ``grant_option`` has it on all of its privileges."""
+    if g.grant_option and set(g.grant_option) != set(g.privileges):
+        raise ValueError("a grant statement has the grant option on all of its privileges or on none")
+    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke", grant_option=bool(g.grant_option))
 
 
 def _revoke_loop(source: str, fmt_args: str, fmt: str) -> str:
