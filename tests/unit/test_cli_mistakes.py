@@ -232,3 +232,17 @@ def test_an_unterminated_quote_in_env_local_is_named_not_skipped(tmp_path):
         resolve_database(None, tmp_path, {})
     msg = str(exc.value)
     assert msg == f"{tmp_path / '.env.local'}:2: the value of DATABASE_URL has an unterminated quote"
+
+
+@pytest.mark.parametrize("url", [
+    "host=127.0.0.1 port=1 user=admin pasword=Sekr3tZ",
+    "host=127.0.0.1 port=1 user=admin passwd='Sek r3tZ' dbname=app",
+    "postgresql://admin@127.0.0.1:1/app?pasword=Sekr3tZ&sslmode=disable",
+])
+def test_a_password_under_a_misspelled_keyword_is_masked(url):
+    """libpq refuses `pasword=` naming only the keyword; the connection string we show held the value."""
+    with pytest.raises(DatabaseError) as exc:
+        connect(url)
+    msg = str(exc.value)
+    assert "Sekr3tZ" not in msg and "r3tZ" not in msg and "=***" in msg
+    assert "host=127.0.0.1" in msg or "@127.0.0.1:1/app" in msg  # the rest stays readable
