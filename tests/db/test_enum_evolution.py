@@ -19,11 +19,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from jarvis_schemagen import api, pg
+from jarvis_schemagen import api, pg, shadow
 from jarvis_schemagen.apply import MigrationFailed, apply
 from jarvis_schemagen.cli import main
 from jarvis_schemagen.diff import diff
-from jarvis_schemagen.errors import SpecError
+from jarvis_schemagen.errors import DatabaseError, SpecError
 from jarvis_schemagen.evolve import EnumValueUsedTooSoon
 from jarvis_schemagen.report import format_sql, format_text
 from jarvis_schemagen.spec.loader import load_text
@@ -120,6 +120,39 @@ def test_a_spec_migration_using_the_value_it_adds_fails_at_apply_so_render_refus
     result = apply(empty_db, gen)
     assert [f.filename for f, _ in result.applied] == ["002_add_mood_meh.sql", "003_more.sql"]
     no_drift(empty_db, fixed, pg_server, cache_dir)
+
+
+RELEASED_002 = SAME_MIGRATION.replace("default: \"'meh'\"", "default: \"'sad'\"")
+
+
+def test_a_released_migration_is_checked_too_and_the_fix_works_there(empty_db, tmp_path, pg_server, cache_dir):
+    """After 002 is released, its column's default changed to the value 002 adds: the change file would
+    apply (002 committed the value), but `diff` builds the spec's state from every migration's own SQL,
+    file by file, where 002 now fails. So it is refused too, and the fix (the value declared earlier)
+    works on released migrations: their SQL only builds that state."""
+    d = tmp_path / "project"
+    spec, gen = write(d / "schema.yaml", RELEASED_002), d / "generated"
+    api.render_to_dir(spec, gen)
+    api.release(spec, gen)
+    apply(empty_db, gen)
+
+    write(spec, SAME_MIGRATION)
+    # the premise: the spec's state, built as diff builds it (each migration file on its own), fails
+    schema, _ = load_text(spec.read_text(), str(spec))
+    with pytest.raises(DatabaseError) as failed:
+        shadow.normalise(api.assumed_objects_sql(schema), api.render_migrations(schema), ["public"],
+                         shadow_url=pg_server.url)
+    assert "002_more.sql failed in the shadow database: unsafe use of new value" in str(failed.value)
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 1 and "uses enum value 'meh' of public.mood, which the same migration adds" in r.output
+
+    # the fix: the value declared by 001 (whose released file stays as it is)
+    write(spec, SAME_MIGRATION.replace('enum: [happy, sad, {value: meh, migration: "002"}]', "enum: [happy, sad, meh]"))
+    report = api.render_to_dir(spec, gen, name="default_meh", shadow_url=pg_server.url, cache_dir=cache_dir)
+    assert report.written == ["003_default_meh.sql"]
+    assert "set default 'meh'::public.mood" in (gen / "003_default_meh.sql").read_text()
+    apply(empty_db, gen)
+    no_drift(empty_db, spec, pg_server, cache_dir)
 
 
 # ---------------------------------------------------------------- 1b. day two: render --name, diff --format sql
