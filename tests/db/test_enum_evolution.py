@@ -346,3 +346,42 @@ def test_recreating_a_type_the_specs_own_expressions_use_converges(empty_db, tmp
     assert done.returncode == 0, done.stderr
     no_drift(empty_db, reordered, pg_server, cache_dir)
     assert query(empty_db, "select m::text, ms::text from public.t") == ("sad", "{happy,meh}")
+
+
+DOMAIN = """\
+version: 1
+migrations:
+  "001": base
+schemas:
+  public: {assumed: true}
+types:
+  public.positive: {migration: "001", domain: integer, check: "value > 0"}
+tables:
+  public.counts:
+    migration: "001"
+    lint_ignore: {rls_disabled_in_public: a test table}
+    columns:
+      id: {type: bigint, identity: always, primary_key: true}
+      n: {type: positive}
+"""
+
+
+def test_recreating_a_domain_an_app_table_uses_stops_first_naming_it(empty_db, tmp_path, pg_server, cache_dir):
+    spec = write(tmp_path / "v1.yaml", DOMAIN)
+    schema = api.load_spec(spec)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        for text in api.render_migrations(schema).values():
+            conn.execute(text)
+        conn.execute("create table public.app_stock (qty public.positive); insert into public.app_stock values (3)")
+    wider = write(tmp_path / "v2.yaml", DOMAIN.replace("domain: integer", "domain: bigint"))
+    report = diff(empty_db, wider, shadow_url=pg_server.url, cache_dir=cache_dir)
+    done = psql(empty_db, format_sql(report))
+    assert done.returncode != 0
+    assert ("cannot recreate domain public.positive: objects the spec does not cover use it: "
+            "column qty of table public.app_stock") in done.stderr
+    assert query(empty_db, "select qty from public.app_stock") == (3,)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("alter table public.app_stock alter column qty type integer")
+    done = psql(empty_db, format_sql(report))
+    assert done.returncode == 0, done.stderr
+    no_drift(empty_db, wider, pg_server, cache_dir, strict=False)
