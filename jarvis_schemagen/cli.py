@@ -215,33 +215,20 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
-                             show_default=True,
-                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
-                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
-                                  "--dir/--out/--ledger say otherwise).")
-
-
 @main.command(short_help="Check the spec; each problem as FILE:LINE:COL: message.")
 @SPEC_OPTION
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
-              help="Directory of the migration files, whose lock says which migrations are released "
-                   "[default: generated, or supabase/migrations with --layout supabase].")
-@LAYOUT_OPTION
-def validate(spec: str, out: str | None, layout: str) -> None:
+def validate(spec: str) -> None:
     """Check the spec and report every problem as FILE:LINE:COL: message.
 
     Also runs `schemagen lint`: its findings are printed, and only errors fail validation.
     Exit 0 when the spec is valid, 1 when it has problems (or lint errors), 2 when the file
     cannot be read.
     """
-    from .api import check_enum_values, load_spec
-    from .migrations import layout_dir
+    from .api import load_spec
 
     from .lint import failing, format_line, lint
 
     schema = load_spec(spec)
-    check_enum_values(schema, layout_dir(layout, out))
     _print_warnings(schema.warnings)
     findings = lint(schema)
     for f in findings:
@@ -265,6 +252,11 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
                                help="Recompute normalised states in a shadow database even if cached.")
 
 
+LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
+                             show_default=True,
+                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
+                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
+                                  "--dir/--out/--ledger say otherwise).")
 LEDGER_OPTION = click.option("--ledger", type=click.Choice(["schemagen", "supabase"]), default=None,
                              help="Where applied migrations are recorded: schemagen (schemagen.migrations, with "
                                   "checksums and who/when) or supabase (supabase_migrations.schema_migrations, "
