@@ -82,10 +82,10 @@ class _Group(click.Group):
 
 def _internal_error(e: Exception, ctx: click.Context) -> None:
     """A bug: one line, exit 2; the traceback only with --debug."""
-    if ctx.obj and ctx.obj.get("debug"):
+    if ctx.obj and ctx.obj.get("debug"):  # for a bug report: masked like everything else printed
         import traceback
 
-        traceback.print_exc()
+        click.echo(_shown(traceback.format_exc().rstrip("\n"), mask=True), err=True)
     click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
                "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
     sys.exit(2)
