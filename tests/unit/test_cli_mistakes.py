@@ -259,3 +259,10 @@ def test_the_debug_traceback_masks_passwords_too(monkeypatch):
     code, out, err = _run("--debug", "validate")
     assert code == 2 and "Traceback (most recent call last)" in err and "RuntimeError: boom" in err
     assert "Sekr3tZ" not in out + err and "\x1b" not in err
+
+
+def test_no_spec_here_points_a_new_user_at_init(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run("render")
+    assert code == 2 and err == ("schemagen: error: spec file not found: schema.yaml (use --spec PATH, or start a "
+                                 "project with `schemagen init`)\n")
