@@ -47,7 +47,7 @@ class _Group(click.Group):
             sys.exit(e.exit_code)
         except click.ClickException as e:
             click.echo(f"schemagen: error: {_click_message(e)}", err=True)
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+            sys.exit(2)  # never click's 1 (a FileError's), which CI would read as "found something"
         except click.Abort:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
@@ -197,7 +197,8 @@ SPEC_OPTION = click.option(
 )
 
 
-@click.group("schemagen", cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group("schemagen", cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
