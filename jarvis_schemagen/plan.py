@@ -149,7 +149,8 @@ def hazard_not_null(table: str, col: str) -> str:
 
 def hazard_serial(table: str, col: str) -> str:
     return (f"makes {table}.{col} an identity column: a brief ACCESS EXCLUSIVE lock on {table}; the new sequence "
-            "goes on from the old one's value, and the old sequence is dropped (anything else using it breaks)")
+            "goes on from the old one's value, and the old sequence is dropped unless the spec declares it or another "
+            "column or view uses it (a function using it by name breaks)")
 
 
 def hazard_type(table: str) -> str:
@@ -212,13 +213,30 @@ class _Planner:
         """A function by signature: the desired model object when there is one, else the signature."""
         return self.functions.get(signature, signature)
 
-    def desired_acl(self, on: str, obj: str) -> dict[str, set[str]]:
-        acl: dict[str, set[str]] = {}
+    def desired_acl(self, on: str, obj: str) -> dict[str, tuple[set[str], set[str]]]:
+        """role -> (privileges, those with grant option) the spec gives on ``obj``."""
+        acl: dict[str, tuple[set[str], set[str]]] = {}
         for g in self.desired.grants if self.desired is not None else ():
             if g.on == on and g.object == obj and g.action == "grant":
                 for r in g.roles:
-                    acl.setdefault(r, set()).update(g.privileges)
+                    privs, options = acl.setdefault(r, (set(), set()))
+                    privs.update(g.privileges)
+                    options.update(g.grant_option)
         return acl
+
+    def grant_to(self, on: str, target, obj: str, role: str, privs: set[str], options: set[str],
+                 once: str = "grant") -> None:
+        """Grant ``privs`` to ``role``, those in ``options`` with grant option (once per object and role)."""
+        if privs - options:
+            self.emit(GRANTS, sql.grant(on, target, sorted(privs - options), [role]), once=(once, on, obj, role))
+        if options:
+            self.emit(GRANTS, sql.grant(on, target, sorted(options), [role], grant_option=True),
+                      once=(once + " option", on, obj, role))
+
+    def regrant(self, on: str, target, obj: str, once: str = "grant") -> None:
+        """Everything the spec grants on ``obj``: after a drop and create took its privileges."""
+        for role, (privs, options) in sorted(self.desired_acl(on, obj).items()):
+            self.grant_to(on, target, obj, role, privs, options, once)
 
     # ------------------------------------------------------------ per kind
 
@@ -351,7 +369,9 @@ class _Planner:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
         if serial:
-            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity), hazard=hazard_serial(table, col))
+            declared = [s.qualified_name for s in self.desired.sequences] if self.desired is not None else []
+            self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity, keep=declared),
+                      hazard=hazard_serial(table, col))
             self.new_sequence(table)
             self.regrant_sequence(table, col)
         elif "identity" in c.detail and want.identity is not None:
@@ -370,8 +390,7 @@ class _Planner:
         if t is None or not managed(t):
             return
         seq = f"{t.schema}.{t.name}_{col}_seq"
-        for role, privs in sorted(self.desired_acl("sequence", seq).items()):
-            self.emit(GRANTS, sql.grant("sequence", seq, sorted(privs), [role]), once=("regrant", seq, role))
+        self.regrant("sequence", seq, seq, once="regrant")
 
     def new_sequence(self, table: str) -> None:
         """A new identity sequence starts with the server's default privileges: reset them (the
@@ -469,18 +488,24 @@ class _Planner:
             if f.comment is not None:
                 self.emit(COMMENTS, sql.comment_on("function", f, text=f.comment), once=("comment", "function", sig))
         if recreate:
-            for role, privs in sorted(self.desired_acl("function", sig).items()):
-                self.emit(GRANTS, sql.grant("function", f, sorted(privs), [role]), once=("grant", "function", sig, role))
+            self.regrant("function", f, sig)
 
     def grant(self, c: Change) -> None:
         _, on, obj, role = c.key
         before = set(c.before.privileges) if c.before else set()
         after = set(c.after.privileges) if c.after else set()
+        had = set(c.before.grant_option) if c.before else set()
+        wanted = set(c.after.grant_option) if c.after else set()
         target = self.fn(obj) if on == "function" else self.rel(obj) if on in ("table", "sequence") else obj
+        # a privilege held with grant option may have been granted on by the role: PostgreSQL refuses
+        # to revoke it (or only its option) unless `cascade` revokes those grants too
         if before - after:
-            self.emit(REVOKE, sql.grant(on, target, sorted(before - after), [role], revoke=True))
-        if after - before:
-            self.emit(GRANTS, sql.grant(on, target, sorted(after - before), [role]), once=("grant", on, obj, role))
+            self.emit(REVOKE, sql.grant(on, target, sorted(before - after), [role], revoke=True,
+                                        cascade=bool(had & (before - after))))
+        if (had - wanted) & after:
+            self.emit(REVOKE, sql.grant(on, target, sorted((had - wanted) & after), [role], revoke=True,
+                                        grant_option=True, cascade=True))
+        self.grant_to(on, target, obj, role, after - before - wanted, wanted - had)
 
     def owner(self, c: Change) -> None:
         _, on, name = c.key
@@ -579,9 +604,7 @@ class _Planner:
         if managed(v):  # a fresh view starts with the server's default privileges: reset them
             self.emit(ACL_RESET, sql.acl_reset("table", v.qualified_name), once=("acl reset", v.qualified_name))
         if recreated:  # what the drop took with it: the privileges and the comment
-            for role, privs in sorted(self.desired_acl("table", v.qualified_name).items()):
-                self.emit(GRANTS, sql.grant("table", v.qualified_name, sorted(privs), [role]),
-                          once=("grant", "table", v.qualified_name, role))
+            self.regrant("table", v.qualified_name, v.qualified_name)
             if managed(v) and v.comment is not None:
                 self.emit(COMMENTS, sql.comment_on(v.kind, v, text=v.comment), once=("comment", v.kind, v.qualified_name))
 

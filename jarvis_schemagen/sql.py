@@ -496,15 +496,21 @@ def alter_column(table: Rel, column: str, change: str, value: str | None = None,
     return f"alter table {rel(table)} alter column {col} {clause};"
 
 
-def serial_to_identity(table: Rel, column: str, identity: str) -> str:
+def serial_to_identity(table: Rel, column: str, identity: str, keep: Sequence[str] = ()) -> str:
     """A serial column (an integer whose default is ``nextval`` of a sequence) becomes an identity
     column that goes on from where the old sequence was: the default goes, the old sequence is
-    dropped when the column owns it (so the identity sequence gets its name, as on a fresh
-    database), and the identity sequence is set to the old one's state. One statement: nothing
-    can take a value in between."""
+    dropped (so the identity sequence gets its name, as on a fresh database) when the column owns
+    it, or when it is not owned, not one of ``keep`` (the sequences the spec declares) and nothing
+    else depends on it (another column's default, a view); and the identity sequence is set to the
+    old one's state. A sequence that stays and holds the identity sequence's name
+    (``<table>_<column>_seq``) stops the statement: the identity sequence would be named
+    ``..._seq1``. One statement: nothing can take a value in between."""
     t = quote_literal(rel(table))
     c = quote_literal(_text(column, "column name"))
     col = f"alter table {rel(table)} alter column {quote_ident(column)}"
+    name = f"{_schema_of(table)}.{table.name if isinstance(table, _NAMED) else str(table).partition('.')[2]}_{column}_seq"
+    kept = ", ".join(f"pg_catalog.to_regclass({quote_literal(quote_qualified(s))})" for s in sorted(keep))
+    keeps = f" and not coalesce(v_seq = any (array[{kept}]::pg_catalog.regclass[]), false)" if keep else ""
     body = (
         "\ndeclare\n    v_seq pg_catalog.regclass;\n    v_owned boolean := false;\n    v_last bigint;\n"
         "    v_called boolean;\nbegin\n"
@@ -520,8 +526,13 @@ def serial_to_identity(table: Rel, column: str, identity: str) -> str:
         f"        v_owned := pg_catalog.pg_get_serial_sequence({t}, {c}) is not null;\n"
         "    end if;\n"
         f"    {col} drop default;\n"
-        "    if v_owned then\n"
+        f"    if v_owned or v_seq is not null{keeps}\n"
+        "       and not exists (select from pg_catalog.pg_depend as d\n"
+        "                        where d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.refobjid = v_seq) then\n"
         "        execute pg_catalog.format('drop sequence %s', v_seq);\n"
+        f"    elsif v_seq = pg_catalog.to_regclass({quote_literal(quote_qualified(name))}) then\n"
+        "        raise exception 'sequence % stays (the spec declares it or other objects use it) and has the name '\n"
+        f"            'the identity sequence of %.% needs: rename it first', v_seq, {t}, {c};\n"
         "    end if;\n"
         f"    {col} add generated {keyword(identity, IDENTITY, 'identity')} as identity;\n"
         "    if v_seq is not null then\n"
@@ -684,20 +695,28 @@ def grant_target(on: str, obj: Rel | m.Function) -> tuple[str | None, str]:
     return None, f"{on} {rel(obj)}"
 
 
-def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
+def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False,
+          grant_option: bool = False, cascade: bool = False) -> str:
     """``grant <privileges> on <kind> <object> to <roles>`` (or ``revoke ... from``); privileges in
     the order given. ``on`` is table | sequence | function (``obj`` a signature) | schema |
-    column (``obj`` ``schema.table.column``)."""
+    column (``obj`` ``schema.table.column``). ``grant_option``: a grant ``with grant option``, a
+    revoke of only the option (``revoke grant option for``); ``cascade`` (revokes): also what the
+    grantees granted on with the option (PostgreSQL refuses the revoke while that exists)."""
     column, target = grant_target(on, obj)
     privs = _privileges(privileges, column)
     if revoke:
-        return f"revoke {privs} on {target} from {roles(to)};"
-    return f"grant {privs} on {target} to {roles(to)};"
+        option = "grant option for " if grant_option else ""
+        return f"revoke {option}{privs} on {target} from {roles(to)}{' cascade' if cascade else ''};"
+    if cascade:
+        raise ValueError("cascade is a revoke's")
+    return f"grant {privs} on {target} to {roles(to)}{' with grant option' if grant_option else ''};"
 
 
 def grant_statement(g: m.Grant) -> str:
-    """A spec grant (or revoke) as written."""
-    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke")
+    """A spec grant (or revoke) as written: a grant with ``grant_option`` has it on all of its privileges."""
+    if g.grant_option and set(g.grant_option) != set(g.privileges):
+        raise ValueError("a grant statement has the grant option on all of its privileges or on none")
+    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke", grant_option=bool(g.grant_option))
 
 
 def _revoke_loop(source: str, fmt_args: str, fmt: str) -> str:

@@ -371,8 +371,10 @@ def test_extra_trigger_on_a_managed_table(jdb, fixed):
      "privileges on column public.user_plans.conversations_used to authenticated", "drop"),
     ("grant update on sequence public.usage_events_id_seq to anon",
      "privileges on sequence public.usage_events_id_seq to anon", "drop"),
+    ("grant select on public.user_plans to authenticated with grant option",
+     "privileges on table public.user_plans to authenticated", "alter"),
 ], ids=["table-to-anon", "table-widened", "table-revoked", "function-to-anon", "function-to-public",
-        "column", "identity-sequence-to-anon"])
+        "column", "identity-sequence-to-anon", "grant-option"])
 def test_grant_drift(jdb, fixed, breaking, obj, action):
     fixed(jdb, breaking, "grant", obj, action)
 
@@ -747,3 +749,78 @@ def test_a_serial_column_becomes_identity_going_on_from_its_sequence_in_one_pass
             (True, False)
     after = run(jdb, strict=True)
     assert not after.drift, format_text(after)
+
+
+def _unowned_serial(seq: str) -> str:
+    """usage_events.id taking its values from a sequence created on its own (not owned by the column)."""
+    return f"""
+alter table public.usage_events alter column id drop identity;
+create sequence {seq};
+alter table public.usage_events alter column id set default nextval('{seq}'::regclass);
+grant all on sequence {seq} to anon, authenticated, service_role;
+"""
+
+
+@pytest.mark.parametrize("seq", ["public.usage_events_id_seq", "public.event_numbers"])
+def test_a_serial_column_on_an_unowned_sequence_becomes_identity_under_its_own_name(jdb, run, seq):
+    """The sequence was created on its own (`create sequence s; ... default nextval('s')`), so the column does not
+    own it: it is dropped all the same (nothing else uses it, the spec does not declare it), so the identity
+    sequence gets its usual name (not `usage_events_id_seq1`), goes on from the old value, and diff --strict
+    finds nothing after one pass."""
+    execute(jdb, _unowned_serial(seq))
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        uid = conn.execute("insert into auth.users (id, email) values (gen_random_uuid(), 'a@b.c') returning id"
+                           ).fetchone()[0]
+        conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')", [uid])
+        conn.execute(f"select setval('{seq}', 41)")
+    execute(jdb, format_sql(run(jdb)))
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        assert conn.execute("insert into public.usage_events (user_id, event_type) values (%s, 'conversation_end')"
+                            " returning id", [uid]).fetchone()[0] == 42
+        assert conn.execute("select pg_get_serial_sequence('public.usage_events', 'id')").fetchone()[0] == \
+            "public.usage_events_id_seq"
+        assert conn.execute("select count(*) from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace"
+                            ).fetchone()[0] == 1  # the old sequence is gone, no usage_events_id_seq1
+    after = run(jdb, strict=True)
+    assert not after.drift and after.unmanaged == (), format_text(after)
+
+
+def test_an_unowned_sequence_another_column_uses_stays_and_one_in_the_way_stops_the_plan(jdb, run):
+    """A sequence another column also draws from is kept (with its value) and the identity sequence still gets its
+    usual name; one that must stay but holds that name stops the statement with a message, changing nothing."""
+    execute(jdb, _unowned_serial("public.event_numbers") +
+            "create table public.other_events (n bigint default nextval('public.event_numbers'::regclass));")
+    execute(jdb, "select setval('public.event_numbers', 41)")
+    execute(jdb, format_sql(run(jdb)))
+    with psycopg.connect(jdb, autocommit=True) as conn:
+        assert conn.execute("select pg_get_serial_sequence('public.usage_events', 'id')").fetchone()[0] == \
+            "public.usage_events_id_seq"
+        assert conn.execute("select nextval('public.event_numbers'), nextval('public.usage_events_id_seq')"
+                            ).fetchone() == (42, 42)
+    after = run(jdb)
+    assert not after.drift, format_text(after)
+
+    # the same column made serial again, from a sequence holding the identity sequence's name that another
+    # table also uses: it must stay, so the identity sequence could only be usage_events_id_seq1
+    execute(jdb, "drop table public.other_events; drop sequence public.event_numbers;" +
+            _unowned_serial("public.usage_events_id_seq") +
+            "create table public.other_events (n bigint default nextval('public.usage_events_id_seq'::regclass));")
+    sql = format_sql(run(jdb))
+    with pytest.raises(psycopg.errors.RaiseException, match="has the name the identity sequence of"):
+        execute(jdb, sql)
+    with psycopg.connect(jdb, autocommit=True) as conn:  # rolled back: still the serial column
+        assert conn.execute("select attidentity from pg_attribute where attrelid = 'public.usage_events'::regclass"
+                            " and attname = 'id'").fetchone()[0] == ""
+
+
+def test_an_unowned_sequence_the_spec_declares_is_kept_when_its_column_becomes_identity(empty_db):
+    """serial_to_identity(keep=...): the spec's own standalone sequences are never dropped, even when unused."""
+    from jarvis_schemagen import sql as sqlmod
+
+    execute(empty_db, "create sequence public.numbers; select setval('public.numbers', 7);"
+                      "create table public.t (id integer not null default nextval('public.numbers'::regclass));")
+    execute(empty_db, sqlmod.serial_to_identity("public.t", "id", "by default", keep=["public.numbers"]))
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("select nextval('public.numbers'), pg_get_serial_sequence('public.t', 'id')").fetchone() \
+            == (8, "public.t_id_seq")
+        assert conn.execute("insert into public.t default values returning id").fetchone()[0] == 8

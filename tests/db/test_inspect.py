@@ -243,3 +243,32 @@ def test_the_projects_own_schema_inspects_back_whole(supabase_db, pg_server, tmp
     assert {t.qualified_name for t in result.spec.tables if not t.assumed} == public
     assert {f.qualified_name for f in result.spec.functions if not f.assumed} == {
         f.qualified_name for f in spec.functions if f.schema == "public"}
+
+
+def test_function_bodies_written_on_one_line_round_trip(supabase_db, pg_server, tmp_path):
+    """Bodies as people write them (`as $$ select 1 $$`, `as 'select 2'`, no line break, blank lines first): no
+    drift after inspect, none after render + apply, the same bytes again; a real change of one still shows."""
+    from supabase_shape import changes
+
+    first = supabase_db("""
+        create function public.one() returns integer language sql immutable as $$ select 1 $$;
+        create function public.two() returns integer language sql immutable as 'select 2';
+        create function public.three() returns integer language plpgsql as $$begin return 3; end;$$;
+        create function public.four() returns integer language sql as $$
+
+        select 4
+        $$;
+        create function public.five() returns integer language plpgsql as $$   begin
+          return 5;
+        end; $$;
+    """)
+    result = round_trip(first, supabase_db, pg_server, tmp_path / "trip")
+    assert result.notes == ()
+    assert "  public.one:\n" in result.text and "    body: |2\n       select 1\n" in result.text
+    spec_path = tmp_path / "trip" / "schema.yaml"
+    with pg.connect(first) as conn:
+        conn.execute("create or replace function public.one() returns integer language sql immutable as $$ select 11 $$")
+        conn.execute("create or replace function public.two() returns integer language sql immutable as ' select 2'")
+        conn.execute("create or replace function public.four() returns integer language sql as $$\nselect 4\n$$")
+    assert changes(first, spec_path, pg_server, tmp_path / "cache") == [
+        "alter public.four()", "alter public.one()", "alter public.two()"]

@@ -209,14 +209,39 @@ def test_extras_on_an_assumed_table_outside_managed_schemas_are_not_even_listed(
 
 # ---------------------------------------------------------------- functions
 
-def test_function_body_ignores_trailing_whitespace_only():
+def test_function_body_ignores_trailing_whitespace_and_the_line_break_render_adds_only():
     d = desired()
     trailing = replace(touch(), body="\nbegin   \n  return new;\t\nend;\n\n\n", migration=None)
     assert compare(d, replace(actual_from(d), functions=(trailing,))).changes == ()
-    leading = replace(touch(), body="begin\n  return new;\nend;\n", migration=None)
-    change, = compare(d, replace(actual_from(d), functions=(leading,))).changes
-    assert change.detail == ("body",) and change.object == "public.touch()"
+    # created on one line after `as $$` (render writes a line break there): the same body
+    one_line = replace(touch(), body="begin\n  return new;\nend;", migration=None)
+    assert compare(d, replace(actual_from(d), functions=(one_line,))).changes == ()
+    for body in (" begin\n  return new;\nend;\n",  # a leading space
+                 "\n\nbegin\n  return new;\nend;\n",  # a blank line more
+                 "\nbegin\n    return new;\nend;\n",  # indentation inside
+                 "\nbegin\n\n  return new;\nend;\n"):  # a blank line inside
+        change, = compare(d, replace(actual_from(d), functions=(replace(touch(), body=body, migration=None),))).changes
+        assert change.detail == ("body",) and change.object == "public.touch()", repr(body)
     assert normalize_body("a  \r\nb\t\n\n") == "a\nb"
+    assert normalize_body("\n a \n") == normalize_body(" a") == " a" != normalize_body("\n\n a")
+
+
+def test_two_spec_bodies_that_render_differently_never_compare_equal():
+    """normalize_body ignores exactly what sql.function_body adds: nothing a spec can say is hidden."""
+    from jarvis_schemagen.sql import function_body
+
+    bodies = ["select 1", "select 1\n", " select 1", "\nselect 1", "\n\nselect 1", "select  1", "\n select 1",
+              "select\n1", "select\n\n1", "\tselect 1", "begin\n  null;\nend;"]
+    def stored(body: str) -> str:  # what the database holds, trailing blanks aside (ignored since ever)
+        return "\n".join(line.rstrip() for line in function_body(body).splitlines())
+
+    for a in bodies:
+        assert normalize_body(function_body(a)) == normalize_body(a)  # a one-line body matches its render
+        for b in bodies:
+            if stored(a) != stored(b):
+                assert normalize_body(function_body(a)) != normalize_body(function_body(b)), (a, b)
+    # render makes one of "select 1", "select 1\n", "\nselect 1" and one of " select 1", "\n select 1"
+    assert len({stored(b) for b in bodies}) == len(bodies) - 3
 
 
 @pytest.mark.parametrize("field, value", [("security_definer", True), ("config", ()), ("volatility", "stable"),
@@ -281,6 +306,15 @@ def test_acl_of_managed_tables_and_functions_is_compared_fully():
     ]
     alter = next(c for c in changes if c.action == "alter")
     assert alter.before.privileges == ("select", "update") and alter.after.privileges == ("select",)
+
+
+def test_a_grant_option_is_part_of_the_acl():
+    d = desired(grants=[grant("table", "public.user_plans", "authenticated", "select")])
+    opt = replace(grant("table", "public.user_plans", "authenticated", "select"), grant_option=("select",))
+    (c,) = compare(d, replace(actual_from(d), grants=(opt,))).changes
+    assert (c.kind, c.action, c.detail) == ("grant", "alter", ("privileges", "grant_option"))
+    assert (c.before.grant_option, c.after.grant_option) == (("select",), ())
+    assert compare(replace(d, grants=(opt,)), replace(actual_from(d), grants=(opt,))).changes == ()
 
 
 def test_acl_of_an_assumed_table_is_compared_for_roles_the_spec_mentions_only():
