@@ -52,7 +52,8 @@ def read_spec_bytes(path: str | Path) -> bytes:
     try:
         return p.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"spec file not found: {p} (use --spec PATH)") from None
+        raise UsageError(f"spec file not found: {p} (use --spec PATH, or start a project with "
+                         "`schemagen init`)") from None
     except IsADirectoryError:
         raise UsageError(f"spec path is a directory, not a file: {p}") from None
     except OSError as e:

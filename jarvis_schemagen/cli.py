@@ -47,7 +47,7 @@ class _Group(click.Group):
             sys.exit(e.exit_code)
         except click.ClickException as e:
             click.echo(f"schemagen: error: {_click_message(e)}", err=True)
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+            sys.exit(2)  # never click's 1 (a FileError's), which CI would read as "found something"
         except click.Abort:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
@@ -82,10 +82,10 @@ class _Group(click.Group):
 
 def _internal_error(e: Exception, ctx: click.Context) -> None:
     """A bug: one line, exit 2; the traceback only with --debug."""
-    if ctx.obj and ctx.obj.get("debug"):
+    if ctx.obj and ctx.obj.get("debug"):  # for a bug report: masked like everything else printed
         import traceback
 
-        traceback.print_exc()
+        click.echo(_shown(traceback.format_exc().rstrip("\n"), mask=True), err=True)
     click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
                "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
     sys.exit(2)
@@ -197,7 +197,8 @@ SPEC_OPTION = click.option(
 )
 
 
-@click.group("schemagen", cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group("schemagen", cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
