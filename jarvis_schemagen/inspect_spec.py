@@ -89,7 +89,8 @@ def _has(cls, name: str) -> bool:
 #: holding a value is something inspect cannot write yet, and the object is left out for it
 _WRITTEN = {
     "Table": {"schema", "name", "columns", "constraints", "indexes", "policies", "triggers", "rls_enabled",
-              "rls_forced", "comment", "migration", "assumed", "replica_identity"},
+              "rls_forced", "comment", "migration", "assumed", "replica_identity", "partition_by", "partitions"},
+    "Partition": {"name", "bound", "migration", "assumed"},
     "Column": {"name", "type", "nullable", "default", "identity", "generated", "comment", "migration", "assumed",
                "collation"},
     "Constraint": {"name", "kind", "columns", "expression", "ref_table", "ref_columns", "on_delete", "on_update",
@@ -105,10 +106,13 @@ _WRITTEN = {
     "EnumType": {"schema", "name", "values", "comment", "migration", "assumed"},
     "View": {"schema", "name", "query", "materialized", "security_invoker", "security_barrier", "comment",
              "migration", "assumed"},
+    "Sequence": {"schema", "name", "type", "start", "increment", "min_value", "max_value", "cache", "cycle", "comment",
+                 "migration", "assumed"},
+    "Domain": {"schema", "name", "type", "nullable", "default", "checks", "comment", "migration", "assumed"},
 }
 #: Schema collections inspect writes (the others' objects in the chosen schemas are left out, named)
 _WRITTEN_COLLECTIONS = {"migrations", "roles", "namespaces", "extensions", "tables", "functions", "grants",
-                        "default_privileges", "types", "views", "publications"}
+                        "default_privileges", "types", "views", "publications", "sequences", "domains"}
 #: publications the platform creates (Supabase Realtime's): assumed
 PLATFORM_PUBLICATIONS = frozenset({"supabase_realtime"})
 
@@ -354,6 +358,11 @@ class _Builder:
         self.managed_types = [ty for ty in model.types if ty.schema in self.user]
         self.managed_views = _view_order([v for v in model.views if v.schema in self.user])
         self.types = {ty.qualified_name: ty for ty in model.types}
+        self.managed_sequences = [q for q in model.sequences if q.schema in self.user]
+        self.managed_domains = [d for d in model.domains if d.schema in self.user]
+        #: the default a column taking its values from each standalone sequence has, as PostgreSQL prints it
+        self.sequence_defaults = {f"nextval('{q.qualified_name}'::regclass)": q.qualified_name
+                                  for q in self.managed_sequences}
         self.dropped_nested: dict[tuple[str, str, str], str] = {}  # (table, kind, name) on assumed tables
         self.owner = self._deploying_role()
         self.defaults = self._default_privileges()
@@ -384,6 +393,12 @@ class _Builder:
 
     def kept_views(self) -> list[m.View]:
         return [v for v in self.managed_views if f"{v.kind} {v.qualified_name}" not in self.omitted]
+
+    def kept_sequences(self) -> list[m.Sequence]:
+        return [q for q in self.managed_sequences if f"sequence {q.qualified_name}" not in self.omitted]
+
+    def kept_domains(self) -> list[m.Domain]:
+        return [d for d in self.managed_domains if f"domain {d.qualified_name}" not in self.omitted]
 
     # -- privileges
     def _deploying_role(self) -> str:
@@ -447,8 +462,17 @@ class _Builder:
                 self.omit("table", label, f"{_FATAL_LIMITS[what]} ({what}{': ' + detail if detail else ''})")
             elif what == "function options":
                 self.note(f"function {label}: {detail} is not expressed in the spec")
+            elif what == "materialized view index":
+                self.note(f"materialized view {label}: index {detail} is not expressed in the spec")
             else:
                 self.note(f"table {label}: {what}{' ' + detail if detail else ''} is not expressed in the spec")
+        # a partition that is partitioned itself (sub-partitions): its table cannot be declared
+        partitioned = {f"{schema}.{obj}" for schema, obj, what, _ in cat.limits if what == "partitioned table"}
+        for t in self.managed_tables:
+            sub = [p.name for p in t.partitions if p.name in partitioned]
+            if sub:
+                self.omit("table", t.qualified_name, f"partition {sub[0]} is partitioned itself (sub-partitions are "
+                                                     "not supported by the spec yet)")
         for name, fns in self.functions.items():
             if len(fns) > 1 and fns[0].schema in self.user:
                 self.omit("function", name, f"{len(fns)} functions share this name (overloads); the spec "
@@ -488,6 +512,19 @@ class _Builder:
         for ty in self.managed_types:
             if _unwritten(ty):
                 self.omit("type", ty.qualified_name, f"inspect does not write {_unwritten(ty)} yet")
+        for q in self.managed_sequences:
+            if not (_valid_ident(q.schema) and _valid_ident(q.name)):
+                self.omit("sequence", q.qualified_name, "its name is not a lower-case identifier the spec accepts")
+            elif q.type not in ("smallint", "integer", "bigint"):
+                self.omit("sequence", q.qualified_name, f"its type {q.type} is not one the spec accepts")
+        for d in self.managed_domains:
+            problem = _type_problem(d.type)
+            if not (_valid_ident(d.schema) and _valid_ident(d.name)):
+                self.omit("domain", d.qualified_name, "its name is not a lower-case identifier the spec accepts")
+            elif problem:
+                self.omit("domain", d.qualified_name, f"base type: {problem}")
+            elif any(not _valid_ident(name) for name, _ in d.checks):
+                self.omit("domain", d.qualified_name, "a check constraint's name is not an identifier the spec accepts")
 
     def _table_problem(self, t: m.Table) -> str | None:
         if not (_valid_ident(t.schema) and _valid_ident(t.name)):
@@ -501,8 +538,11 @@ class _Builder:
             problem = _type_problem(c.type)
             if problem:
                 return f"column {c.name}: {problem}"
-            if c.default and "nextval(" in c.default:
-                return f"column {c.name} takes its default from a sequence (serial), not supported by the spec yet"
+            if c.default and "nextval(" in c.default and c.default not in self.sequence_defaults \
+                    and not _serial(t, c):
+                what = ("owns a sequence not named <table>_<column>_seq (a renamed serial)" if c.serial else
+                        "takes its default from a sequence the spec cannot declare")
+                return f"column {c.name} {what}, not supported by the spec yet"
         for c in t.constraints:
             if c.kind not in ("primary_key", "unique", "foreign_key", "check"):
                 return f"constraint {c.name} is an exclusion constraint, not supported by the spec"
@@ -525,6 +565,10 @@ class _Builder:
                 return f"trigger {tr.name} is disabled, which the spec cannot declare"
         if t.qualified_name in self.column_acl_tables:
             return "it has column privileges, which the spec cannot declare yet"
+        for p in t.partitions:
+            schema, _, name = p.name.partition(".")
+            if not (_valid_ident(schema) and _valid_ident(name)):
+                return f"partition name {p.name!r} is not a lower-case identifier the spec accepts"
         return None
 
     def _function_problem(self, f: m.Function) -> str | None:
@@ -675,9 +719,11 @@ class _Builder:
         texts: list[str] = []  # every SQL text the spec will hold: for platform functions it calls
         for t in kept_tables:
             key = f"table {t.qualified_name}"
-            # introspected nested objects carry no ownership already (migration None, not assumed)
+            # introspected nested objects carry no ownership already (migration None, not assumed); a serial
+            # column as the loader reads `type: serial` (its default and not null are what serial means)
+            columns = tuple(replace(c, default=None, nullable=False) if _serial(t, c) else c for c in t.columns)
             tables.append(replace(
-                t, migration=mig, assumed=False, pos=pos(key), columns=tagged(t.columns, key),
+                t, migration=mig, assumed=False, pos=pos(key), columns=tagged(columns, key),
                 constraints=tagged(t.constraints, key), indexes=tagged(t.indexes, key),
                 policies=tagged(t.policies, key), triggers=tagged(t.triggers, key)))
             texts += _table_texts(t)
@@ -690,6 +736,10 @@ class _Builder:
 
         types: list[m.EnumType] = [replace(ty, migration=mig, assumed=False, pos=pos(f"type {ty.qualified_name}"))
                                    for ty in self.kept_types()]
+        domains = [replace(d, migration=mig, assumed=False, pos=pos(f"domain {d.qualified_name}"))
+                   for d in self.kept_domains()]
+        texts += [d.default or "" for d in domains] + [expr for d in domains for _, expr in d.checks]
+        sequences = [_sequence_as_written(q, mig, pos(f"sequence {q.qualified_name}")) for q in self.kept_sequences()]
         views: list[m.View] = []
         for v in self.kept_views():
             key = f"{v.kind} {v.qualified_name}"
@@ -803,7 +853,7 @@ class _Builder:
 
         # schemas: public and the platform's assumed, the app's other schemas created by 001
         used = {t.schema for t in tables} | {f.schema for f in functions} | {e.schema for e in extensions if e.schema}
-        used |= {ty.schema for ty in types}
+        used |= {ty.schema for ty in types} | {d.schema for d in domains} | {q.schema for q in sequences}
         used |= {"public"}
         namespaces = []
         comments = {(n.name): n.comment for n in self.cat.model.namespaces}
@@ -822,6 +872,8 @@ class _Builder:
         for f in functions:
             if not f.assumed:
                 add_grants(f"function {f.qualified_name}", "function", f.signature, f.schema)
+        for q in sequences:
+            add_grants(f"sequence {q.qualified_name}", "sequence", q.qualified_name, q.schema)
         owned: dict[str, list[str]] = {}
         for seq, table in self.cat.sequences.items():
             owned.setdefault(table, []).append(seq)
@@ -907,6 +959,8 @@ class _Builder:
             default_privileges=tuple(default_privileges),
             types=tuple(sorted(types, key=lambda ty: ty.qualified_name)),
             views=tuple(views),
+            domains=tuple(sorted(domains, key=lambda d: d.qualified_name)),
+            sequences=tuple(sorted(sequences, key=lambda q: q.qualified_name)),
         )
         return replace(spec, grants=loader_grant_order(spec))
 
@@ -941,6 +995,28 @@ def _view_order(views: list[m.View]) -> list[m.View]:
     for name in sorted(by_name):
         visit(by_name[name], ())
     return out
+
+
+def _serial(t: m.Table, c: m.Column) -> bool:
+    """Whether the spec writes the column as ``type: serial`` (bigserial, smallserial): it owns the sequence
+    its default takes values from, named as serial names it."""
+    from .sql import serial_type
+
+    return c.serial and serial_type(t, c) is not None
+
+
+_SEQUENCE_RANGE = {"smallint": 2 ** 15 - 1, "integer": 2 ** 31 - 1, "bigint": 2 ** 63 - 1}
+
+
+def _sequence_as_written(q: m.Sequence, mig: str, where: m.Pos) -> m.Sequence:
+    """A standalone sequence as the loader reads the options inspect writes: those at PostgreSQL's
+    defaults (start at the minimum, or the maximum counting down; the type's range) are left out."""
+    top = _SEQUENCE_RANGE.get(q.type, 2 ** 63 - 1)
+    low, high = (1, top) if q.increment > 0 else (-top - 1, -1)
+    min_value = None if q.min_value == low else q.min_value
+    max_value = None if q.max_value == high else q.max_value
+    start = None if q.start == (q.min_value if q.increment > 0 else q.max_value) else q.start
+    return replace(q, start=start, min_value=min_value, max_value=max_value, migration=mig, assumed=False, pos=where)
 
 
 def _unquote(text: str) -> str:
@@ -1140,12 +1216,15 @@ def _grant_items(grants: list[m.Grant], top_level: str | None = None, owner_assu
 
 
 def _column(t: m.Table, c: m.Column, inline: dict[str, list[m.Constraint]]) -> object:
-    d: dict = {"type": c.type}
+    from .sql import serial_type
+
+    serial = serial_type(t, c) if c.serial else None
+    d: dict = {"type": serial or c.type}
     attached = inline.get(c.name, [])
     kinds = {k.kind: k for k in attached}
     if "primary_key" in kinds:
         d["primary_key"] = True
-    elif not c.nullable and not c.identity:
+    elif not c.nullable and not c.identity and not serial:
         d["nullable"] = False
     if c.default is not None:
         d["default"] = c.default
@@ -1165,7 +1244,7 @@ def _column(t: m.Table, c: m.Column, inline: dict[str, list[m.Constraint]]) -> o
     if c.comment is not None:
         d["comment"] = c.comment
     if list(d) == ["type"]:
-        return c.type
+        return d["type"]
     return _short(d)
 
 
@@ -1248,6 +1327,8 @@ def _table(t: m.Table, grants: list[m.Grant], publications: list[str] = ()) -> d
         d["replica_identity"] = t.replica_identity
     if publications:
         d["publication"] = publications[0] if len(publications) == 1 else _FlowList(publications)
+    if getattr(t, "partition_by", None):
+        d["partition_by"] = t.partition_by
     inline, rest = _inline_constraints(t)
     d["columns"] = {c.name: _column(t, c, inline) for c in t.columns}
     if rest:
@@ -1290,6 +1371,8 @@ def _table(t: m.Table, grants: list[m.Grant], publications: list[str] = ()) -> d
             if getattr(tr, "arguments", ()):
                 x["arguments"] = list(tr.arguments)
             d["triggers"][tr.name] = _short(_nested_common(x, tr, t))
+    if getattr(t, "partitions", ()):
+        d["partitions"] = {p.name: p.bound for p in t.partitions}
     if grants:
         d["grants"] = _grant_items(grants)
     return d
@@ -1411,14 +1494,37 @@ def to_yaml(spec: m.Schema) -> str:
             if e.schema:
                 x["schema"] = e.schema
             doc["extensions"][e.name] = _short(x)
-    if spec.types:
+    if spec.types or spec.domains:
         doc["types"] = {}
-        for ty in sorted(spec.types, key=obj_order):
+        for ty in sorted(spec.types + spec.domains, key=obj_order):
             x = {"assumed": True} if ty.assumed else {"migration": ty.migration}
             if ty.comment is not None:
                 x["comment"] = ty.comment
-            x["enum"] = list(ty.values)
+            if isinstance(ty, m.EnumType):
+                x["enum"] = list(ty.values)
+            else:
+                x["domain"] = ty.type
+                if not ty.nullable:
+                    x["nullable"] = False
+                if ty.default is not None:
+                    x["default"] = ty.default
+                if ty.checks:
+                    x["check"] = _short(dict(ty.checks))
             doc["types"][ty.qualified_name] = _short(x)
+    if spec.sequences:
+        doc["sequences"] = {}
+        for q in sorted(spec.sequences, key=obj_order):
+            x = {"assumed": True} if q.assumed else {"migration": q.migration}
+            if q.comment is not None:
+                x["comment"] = q.comment
+            if q.type != "bigint":
+                x["type"] = q.type
+            for key, value, default in (("start", q.start, None), ("increment", q.increment, 1),
+                                        ("min", q.min_value, None), ("max", q.max_value, None),
+                                        ("cache", q.cache, 1), ("cycle", q.cycle, False)):
+                if value != default:
+                    x[key] = value
+            doc["sequences"][q.qualified_name] = _short(x)
     if spec.functions:
         doc["functions"] = {f.qualified_name: _function(f, by_owner.get(("function", f.qualified_name), []))
                             for f in sorted(spec.functions, key=obj_order)}

@@ -133,6 +133,29 @@ def _publication_statements(part: m.Schema, migration_id: str) -> tuple[str, ...
     return tuple(out)
 
 
+def _function_order(functions) -> tuple[m.Function, ...]:
+    """By signature, except that a SQL function comes after the functions its body calls: PostgreSQL
+    checks a SQL body when the function is created (plpgsql bodies only when called)."""
+    ordered = sorted(functions, key=lambda f: f.signature)
+    calls = {f.signature: re.compile(rf'(?<![\w$])"?{re.escape(f.name)}"?\s*\(') for f in ordered}
+    out: list[m.Function] = []
+    done: set[str] = set()
+
+    def visit(f: m.Function, path: frozenset) -> None:
+        if f.signature in done or f.signature in path:
+            return
+        if f.language == "sql":
+            for other in ordered:
+                if other.signature != f.signature and calls[other.signature].search(f.body or ""):
+                    visit(other, path | {f.signature})
+        done.add(f.signature)
+        out.append(f)
+
+    for f in ordered:
+        visit(f, frozenset())
+    return tuple(out)
+
+
 def _ordered(part: m.Schema, migration_id: str) -> Part:
     def created_here(t: m.Table) -> bool:
         return m.effective_migration(t) == migration_id
@@ -142,7 +165,7 @@ def _ordered(part: m.Schema, migration_id: str) -> Part:
     new = _fk_order([platform.shaped(t) if migration_id == m.ASSUMED else t for t in part.tables if created_here(t)])
     altered = sorted((t for t in part.tables if not created_here(t)), key=lambda t: t.qualified_name)
     namespaces = tuple(sorted(part.namespaces, key=lambda n: (n.name != "extensions", n.name)))
-    functions = tuple(sorted(part.functions, key=lambda f: f.signature))
+    functions = _function_order(part.functions)
     return Part(
         roles=part.roles,
         namespaces=namespaces,

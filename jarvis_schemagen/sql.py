@@ -277,12 +277,14 @@ _SERIAL_OF = {"smallint": "smallserial", "integer": "serial", "bigint": "bigseri
 
 def serial_type(table: Rel | None, c: m.Column) -> str | None:
     """The serial type a column is written with: declared serial in a spec, or introspected as an integer
-    whose default is nextval() of ``<table>_<column>_seq`` (creating the table must create that sequence)."""
-    if c.type not in _SERIAL_OF:
+    owning the sequence its default takes nextval() of, named ``<table>_<column>_seq`` (creating the table
+    must create that sequence). A default naming a sequence created on its own (``create sequence``,
+    declared under ``sequences:``) stays a default."""
+    if c.type not in _SERIAL_OF or not c.serial:
         return None
-    if c.serial:
+    if c.default is None:  # declared serial in a spec
         return _SERIAL_OF[c.type]
-    if table is None or c.default is None:
+    if table is None:
         return None
     seq = f"{_schema_of(table)}.{table.name if isinstance(table, _NAMED) else str(table).partition('.')[2]}_{c.name}_seq"
     if c.default in (f"nextval('{seq}'::regclass)", f"nextval({quote_literal(quote_qualified(seq))}::regclass)"):

@@ -190,10 +190,11 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
     def names(oid: int, attnums) -> tuple:
         return tuple(attname.get((oid, n)) for n in attnums or ())
 
-    for oid, name, attnum, type_, nullable, default, identity, generated, collation in rows["columns"]:
+    for oid, name, attnum, type_, nullable, default, identity, generated, collation, owns in rows["columns"]:
         attname[(oid, attnum)] = name
         nested(oid, "columns", m.Column(name=name, type=type_, nullable=nullable, default=default, identity=identity,
-                                        generated=generated, comment=note("column", oid, name), collation=collation))
+                                        generated=generated, comment=note("column", oid, name), collation=collation,
+                                        serial=bool(owns) and (default or "").startswith("nextval(")))
     for (oid, name, contype, conkey, expression, ref_table, ref_oid, confkey, ref_names, on_delete, on_update,
          deferrable) in rows["constraints"]:
         fk = contype == "f"

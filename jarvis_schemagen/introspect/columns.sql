@@ -12,7 +12,16 @@ select a.attrelid as table_oid,
           join pg_catalog.pg_namespace as cn on cn.oid = co.collnamespace
          where co.oid = a.attcollation
            and a.attcollation <> (select t.typcollation from pg_catalog.pg_type as t where t.oid = a.atttypid)
-       ) as collation
+       ) as collation,
+       -- whether a sequence belongs to the column (`owned by`, as serial makes it): what tells a serial
+       -- column from one taking its default from a sequence created on its own
+       a.attidentity = '' and exists (
+           select from pg_catalog.pg_depend as dd
+             join pg_catalog.pg_class as s on s.oid = dd.objid and s.relkind = 'S'
+            where dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+              and dd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+              and dd.refobjid = a.attrelid and dd.refobjsubid = a.attnum and dd.deptype = 'a'
+       ) as owns_sequence
   from pg_catalog.pg_attribute as a
   join pg_catalog.pg_class as c on c.oid = a.attrelid
   join pg_catalog.pg_namespace as n on n.oid = c.relnamespace

@@ -70,6 +70,37 @@ select n.nspname, c.relname,
         or con.connoinherit and con.contype = 'c')
    and c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
 union all
+-- what a partition has of its own (not its partitioned table's copy): the spec declares a partition
+-- by its bound only, so these are named
+select pn.nspname, pc.relname, 'partition-only', o.what || ' on ' || n.nspname || '.' || c.relname
+  from (select con.conrelid as rel,
+               case con.contype when 'f' then 'foreign key' when 'c' then 'check' when 'p' then 'primary key'
+                                when 'u' then 'unique constraint' else 'constraint' end || ' ' || con.conname as what
+          from pg_catalog.pg_constraint as con
+         where con.conparentid = 0 and con.conislocal and con.coninhcount = 0
+        union all
+        select i.indrelid, 'index ' || ic.relname
+          from pg_catalog.pg_index as i join pg_catalog.pg_class as ic on ic.oid = i.indexrelid
+         where not exists (select 1 from pg_catalog.pg_inherits as ii where ii.inhrelid = i.indexrelid)
+           and not exists (select 1 from pg_catalog.pg_constraint as k where k.conindid = i.indexrelid
+                                                                          and k.conrelid = i.indrelid)
+        union all
+        select t.tgrelid, 'trigger ' || t.tgname
+          from pg_catalog.pg_trigger as t where not t.tgisinternal and t.tgparentid = 0) as o
+  join pg_catalog.pg_class as c on c.oid = o.rel and c.relispartition
+  join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+  join pg_catalog.pg_inherits as inh on inh.inhrelid = c.oid
+  join pg_catalog.pg_class as pc on pc.oid = inh.inhparent
+  join pg_catalog.pg_namespace as pn on pn.oid = pc.relnamespace
+ where pn.nspname = any(%(schemas)s)
+union all
+select n.nspname, c.relname, 'materialized view index', ic.relname
+  from pg_catalog.pg_index as i
+  join pg_catalog.pg_class as ic on ic.oid = i.indexrelid
+  join pg_catalog.pg_class as c on c.oid = i.indrelid and c.relkind = 'm'
+  join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+ where n.nspname = any(%(schemas)s)
+union all
 select n.nspname, c.relname, 'index storage parameters',
        ic.relname || ' (' || pg_catalog.array_to_string(ic.reloptions, ', ') || ')'
   from pg_catalog.pg_index as i

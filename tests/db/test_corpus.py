@@ -27,7 +27,33 @@ def _definer(name: str) -> str:
 
 # With the spec constructs of issue 9 part 2 (publications, replica identity, SECURITY DEFINER without
 # a pinned search_path as a warning, ...) every corpus schema is expressed whole.
-EXPECTED_NOTES = {name: [] for name in NAMES} if CONSTRUCTS_2 else {
+# Schemas of another shape than Supabase's examples, with what they still need that inspect cannot write
+# (named, left out with what depends on them; the rest round-trips)
+def _partition_only(kind_names: list[str]) -> list[str]:
+    return [f"table public.payment: partition-only {k} is not expressed in the spec" for k in kind_names]
+
+
+_PAGILA_MONTHS = [f"payment_p2022_0{i}" for i in range(1, 7)]
+NEW_SHAPES = {
+    "pagila": _partition_only(
+        [f"foreign key {p}_{col}_id_fkey on public.{p}" for p in _PAGILA_MONTHS for col in ("customer", "rental", "staff")]
+        + [f"index idx_fk_{p}_{col}_id on public.{p}" for p in _PAGILA_MONTHS for col in ("customer", "staff")]
+        + [f"index {p}_customer_id_idx on public.{p}" for p in _PAGILA_MONTHS]) + [
+        "materialized view public.rental_by_category: index rental_category is not expressed in the spec",
+        "aggregate public.group_concat(text): aggregates are not supported by the spec (left out)",
+        "domain public.bıgınt: its name is not a lower-case identifier the spec accepts (left out)",
+        "view public.actor_info: it uses public.group_concat, which is left out (left out)",
+        "view public.film_list: it uses public.group_concat, which is left out (left out)",
+        "view public.nicer_but_slower_film_list: it uses public.group_concat, which is left out (left out)",
+    ],
+    "supachat": [f"procedure app.{name}: procedures are not supported by the spec (left out)" for name in (
+        "copy_chat_messages_partition(date)", "copy_chats_partition(date)", "create_chat_messages_partition(date)",
+        "create_chats_partition(date)", "create_daily_partitions(date)", "index_and_attach_chat_messages_partition(date)",
+        "index_and_attach_chats_partition(date)", "load_chat_messages_partition(date)", "load_chat_messages_partitions()",
+        "load_chats_partition(date)", "load_chats_partitions()", "update_chat_sequences()")],
+}
+
+EXPECTED_NOTES = {name: [] for name in NAMES} | NEW_SHAPES if CONSTRUCTS_2 else {
     "todo_list": [],
     "user_management": [
         _definer("public.handle_new_user"),
@@ -63,8 +89,8 @@ def test_corpus_round_trip(name, supabase_db, pg_server, tmp_path):
     assert kept  # every corpus schema keeps some of its objects
 
 
-def test_the_corpus_has_five_real_schemas_with_their_source():
-    assert len(NAMES) >= 5
+def test_the_corpus_has_seven_real_schemas_with_their_source():
+    assert len(NAMES) >= 7
     for name in NAMES:
         source = (CORPUS / name / "SOURCE.md").read_text(encoding="utf-8")
         assert "Repository: https://github.com/" in source and re.search(r"`[0-9a-f]{40}`", source), name

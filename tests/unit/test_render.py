@@ -74,6 +74,23 @@ tables:
     assert text.index('"public"."z_parent" (') < text.index('"public"."a_child" (')
 
 
+def test_sql_functions_are_created_after_the_functions_they_call():
+    """PostgreSQL checks a SQL body at `create function`: a_total calls z_part, so z_part comes first; plpgsql
+    bodies are checked only when called and keep the order by name."""
+    s = api.load_spec_text("""\
+version: 1
+migrations: {"001": one}
+functions:
+  public.a_total: {migration: "001", returns: integer, language: sql, body: select public.z_part(1) + 1}
+  public.b_loop: {migration: "001", returns: integer, body: "begin return public.y_helper(); end;"}
+  public.y_helper: {migration: "001", returns: integer, language: sql, body: select 2}
+  public.z_part: {migration: "001", arguments: [{name: n, type: integer}], returns: integer, language: sql, body: select n}
+""")
+    text = api.render_migrations(s)["001_one.sql"]
+    order = [text.index(f'function "public"."{name}"(') for name in ("z_part", "a_total", "b_loop", "y_helper")]
+    assert order == sorted(order)
+
+
 def test_user_text_cannot_break_out_of_comments_or_bodies():
     s = api.load_spec_text("""\
 version: 1

@@ -320,6 +320,25 @@ def test_trigger_naming_an_unknown_function():
     assert "trigger tr calls unknown function public.tuch (did you mean 'public.touch'?)" in msg
 
 
+def test_a_trigger_may_call_a_built_in_trigger_function():
+    """pg_catalog's trigger functions (tsvector_update_trigger, ...) always exist: not unknown; a column still is."""
+    found = problems("""
+        tables:
+          public.docs:
+            migration: "001"
+            columns: {id: uuid, body: text, tsv: tsvector}
+            triggers:
+              tsv_update:
+                timing: before
+                events: [insert, update]
+                function: pg_catalog.tsvector_update_trigger
+                arguments: [tsv, pg_catalog.english, body]
+              tsv_update_of: {timing: before, events: [update], columns: [bdy], function: pg_catalog.tsvector_update_trigger}
+        """)
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "trigger tsv_update_of names unknown column public.docs.bdy (did you mean 'body'?)"], found
+
+
 def test_security_definer_without_search_path_is_a_warning():
     s = load("""
         functions:

@@ -3,6 +3,8 @@ builder, and the resolved disagreements between the old template and planner tex
 lexical tests run the text on a real server (under both settings of standard_conforming_strings)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 import pytest
 
@@ -237,3 +239,18 @@ def run_twice(db_conn, steps, idempotent):
                 db_conn.execute(step)
             # duplicate schema, table (or index), column, object
             assert e.value.sqlstate in ("42P06", "42P07", "42701", "42710"), (step, e.value)
+
+
+def test_a_column_is_written_serial_only_when_it_owns_its_sequence():
+    """Introspected: `serial` is the column owning the sequence its default draws from (named as serial names it);
+    a default naming a sequence created on its own, even one named like that, stays a default."""
+    t = m.Table("public", "orders")
+    owned = m.Column("id", "integer", nullable=False, default="nextval('public.orders_id_seq'::regclass)", serial=True)
+    assert sql.serial_type(t, owned) == "serial"
+    assert sql.column_def(owned, t).startswith('"id" serial')
+    standalone = replace(owned, serial=False)
+    assert sql.serial_type(t, standalone) is None
+    assert "default nextval('public.orders_id_seq'::regclass)" in sql.column_def(standalone, t)
+    renamed = replace(owned, default="nextval('public.order_numbers'::regclass)")
+    assert sql.serial_type(t, renamed) is None
+    assert sql.serial_type(t, m.Column("n", "bigint", nullable=False, serial=True)) == "bigserial"  # from a spec
