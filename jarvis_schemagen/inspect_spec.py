@@ -455,6 +455,10 @@ class _Builder:
                 self.omit("table", label, f"{_FATAL_LIMITS[what]} ({what}{': ' + detail if detail else ''})")
             elif what == "function options":
                 self.note(f"function {label}: {detail} is not expressed in the spec")
+            elif what == "column sequence options":
+                column, _, options = (detail or "").partition(": ")
+                self.note(f"table {label}: the sequence of column {column} has {options}, which the spec does not "
+                          "express (diff does not compare it)")
             elif what == "materialized view index":
                 self.note(f"materialized view {label}: index {detail} is not expressed in the spec")
             else:

@@ -94,6 +94,31 @@ select pn.nspname, pc.relname, 'partition-only', o.what || ' on ' || n.nspname |
   join pg_catalog.pg_namespace as pn on pn.oid = pc.relnamespace
  where pn.nspname = any(%(schemas)s)
 union all
+-- options of the sequence of an identity or serial column that are not PostgreSQL's defaults: the spec
+-- writes the column (identity: by default, type: serial) and cannot say them
+select tn.nspname, t.relname, 'column sequence options', a.attname || ': ' || pg_catalog.concat_ws(', ',
+           case when s.seqstart <> case when s.seqincrement > 0 then s.seqmin else s.seqmax end
+                then 'start ' || s.seqstart end,
+           case when s.seqincrement <> 1 then 'increment ' || s.seqincrement end,
+           case when s.seqmin <> case when s.seqincrement > 0 then 1 else -r.top - 1 end then 'min ' || s.seqmin end,
+           case when s.seqmax <> case when s.seqincrement > 0 then r.top else -1 end then 'max ' || s.seqmax end,
+           case when s.seqcache <> 1 then 'cache ' || s.seqcache end,
+           case when s.seqcycle then 'cycle' end)
+  from pg_catalog.pg_depend as d
+  join pg_catalog.pg_sequence as s on s.seqrelid = d.objid
+  join pg_catalog.pg_class as t on t.oid = d.refobjid
+  join pg_catalog.pg_namespace as tn on tn.oid = t.relnamespace
+  join pg_catalog.pg_attribute as a on a.attrelid = t.oid and a.attnum = d.refobjsubid
+  cross join lateral (select case s.seqtypid when 'pg_catalog.int2'::pg_catalog.regtype then 32767::bigint
+                                             when 'pg_catalog.int4'::pg_catalog.regtype then 2147483647::bigint
+                                             else 9223372036854775807 end as top) as r
+ where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   and d.deptype in ('a', 'i') and d.refobjsubid > 0 and tn.nspname = any(%(schemas)s)
+   and (s.seqstart <> case when s.seqincrement > 0 then s.seqmin else s.seqmax end or s.seqincrement <> 1
+        or s.seqmin <> case when s.seqincrement > 0 then 1 else -r.top - 1 end
+        or s.seqmax <> case when s.seqincrement > 0 then r.top else -1 end or s.seqcache <> 1 or s.seqcycle)
+union all
 select n.nspname, c.relname, 'materialized view index', ic.relname
   from pg_catalog.pg_index as i
   join pg_catalog.pg_class as ic on ic.oid = i.indexrelid
