@@ -326,8 +326,7 @@ class _Planner:
         want: m.Column = c.after
         have: m.Column = c.before
         # serial/bigserial -> identity: one statement that goes on from the old sequence (see sql.py)
-        serial = "identity" in c.detail and want.identity is not None and have.identity is None \
-            and (have.default or "").startswith("nextval(")
+        serial = serial_to_identity(c)
         if "generated" in c.detail and want.generated is not None:
             # a generation expression can only be set by recreating the column
             why = c.reason if c.destructive else None
@@ -672,6 +671,18 @@ def touches_assumed(c: Change, desired: m.Schema | None) -> bool:
     return False
 
 
+def serial_to_identity(c: Change) -> bool:
+    """Whether a column change makes a column taking ``nextval()`` of a sequence an identity column."""
+    return c.kind == "column" and c.action == "alter" and "identity" in c.detail and c.after.identity is not None \
+        and c.before.identity is None and (c.before.default or "").startswith("nextval(")
+
+
+def _sequence_of_default(default: str) -> str | None:
+    """``nextval('public.s'::regclass)`` -> ``public.s`` (as the catalog names it, quotes taken off)."""
+    found = re.fullmatch(r"nextval\('((?:[^']|'')+)'::regclass\)", default)
+    return found.group(1).replace("''", "'").replace('"', "") if found else None
+
+
 def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     """The statements that apply ``changes`` (from ``compare``), in a safe global order.
 
@@ -687,10 +698,16 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
                 "replica identity": p.replica_identity, "publication": p.publication, "domain": p.domain,
                 "sequence": p.sequence, "partition": p.partition}
     handlers.update({kind: p.unmodelled for kind in UNMODELLED_KINDS})
+    changes = list(changes)
+    # a sequence the spec no longer has whose column becomes an identity column: the conversion drops it (after
+    # taking its value, and only once nothing uses it); a drop of its own would come first and be refused
+    converted = {_sequence_of_default(c.before.default) for c in changes if serial_to_identity(c)}
     left_alone = []
     for c in changes:
         if touches_assumed(c, desired):
             left_alone.append(c)
+            continue
+        if c.kind == "sequence" and c.action == "drop" and c.key[1] in converted:
             continue
         handlers[c.kind](c)
     return Plan(tuple(s for _, _, s in sorted(p.out, key=lambda x: (x[0], x[1]))), tuple(left_alone))
