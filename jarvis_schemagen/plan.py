@@ -351,7 +351,9 @@ class _Planner:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
         if serial:
-            declared = [s.qualified_name for s in self.desired.sequences] if self.desired is not None else []
+            old = _sequence_of_default(have.default or "")
+            declared = [q.qualified_name for q in self.desired.sequences if q.qualified_name == old] \
+                if self.desired is not None else []
             self.emit(ALTER_COLUMNS, sql.serial_to_identity(t, col, want.identity, keep=declared),
                       hazard=hazard_serial(table, col))
             self.new_sequence(table)

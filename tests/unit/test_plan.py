@@ -203,3 +203,15 @@ def test_serial_to_identity_is_one_statement_with_a_hazard_and_the_specs_sequenc
     assert text.count("drop default") == 1 and "add generated always as identity" in text  # inside the DO block
     assert text.index("do $do$\ndeclare\n    v_seq") < text.index("revoke all on sequence %s") \
         < text.index('grant select, usage on sequence "public"."events_id_seq" to "service_role";')
+
+
+def test_serial_to_identity_keeps_the_old_sequence_only_when_the_spec_declares_that_one():
+    ident = m.Column("id", "integer", nullable=False, identity="by default")
+    t = m.Table("public", "events", migration="001", columns=(ident,))
+    actual = m.Schema(tables=(replace(t, migration=None, columns=(
+        replace(ident, identity=None, default="nextval('public.numbers'::regclass)", migration=None),)),))
+    for declared, kept in (("public.numbers", True), ("public.other", False)):
+        desired = m.Schema(tables=(t,), sequences=(m.Sequence("public", declared.split(".")[1], migration="001"),))
+        text = plan([c for c in compare(desired, actual).changes if c.kind == "column"], desired).sql()
+        assert ("pg_catalog.to_regclass('\"public\".\"numbers\"')" in text) is kept
+        assert "pg_catalog.to_regclass('\"public\".\"other\"')" not in text
