@@ -3,8 +3,9 @@
     python bench/bench_render.py            # N = 100 and 1000
     python bench/bench_render.py 100 5000
 
-Each table has 8 columns (pk, fk to the previous table, check, unique), 2 indexes, RLS with
-a policy, and an updated_at trigger. The reference measured in the same run is
+The spec is bench/synthetic.py's, shared with bench_diff and bench_inspect: each table has 8
+columns (pk, fk to the previous table, check, unique), 2 indexes, RLS with a policy, an updated_at
+trigger and grants, plus n/10 SECURITY DEFINER functions. The reference measured in the same run is
 ``yaml.compose`` of the same text with the same loader: the floor for any tool that reads YAML in Python, so
 the ratio says what our own work costs on top of parsing. Targets (issue #2): 1000 tables
 validate+render in under 1 s; ``schemagen --help`` in under 0.3 s.
@@ -23,65 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jarvis_schemagen import api  # noqa: E402
-
-
-def synthetic_spec(n: int) -> str:
-    out = [
-        "version: 1",
-        "migrations:",
-        '  "001": create_tables',
-        '  "002": create_functions',
-        "roles:",
-        "  authenticated: {assumed: true}",
-        "functions:",
-        "  public.touch:",
-        '    migration: "002"',
-        "    returns: trigger",
-        '    set: {search_path: ""}',
-        "    body: |",
-        "      begin new.updated_at := now(); return new; end;",
-        "tables:",
-    ]
-    for i in range(n):
-        t = f"t{i:05d}"
-        out += [
-            f"  public.{t}:",
-            '    migration: "001"',
-            "    rls: true",
-            "    columns:",
-            "      id: {type: bigint, identity: always, primary_key: true}",
-            "      owner_id: {type: uuid, nullable: false}",
-            f"      parent_id: {{type: bigint, references: public.t{i - 1:05d}}}" if i else "      parent_id: bigint",
-            "      name: {type: text, nullable: false, check: length(name) < 200}",
-            "      code: {type: text, unique: true}",
-            '      amount: {type: "numeric(12,2)", nullable: false, default: "0"}',
-            "      created_at: {type: timestamptz, nullable: false, default: now()}",
-            "      updated_at: {type: timestamptz, nullable: false, default: now()}",
-            "    indexes:",
-            f"      {t}_owner_created_idx: {{columns: [owner_id, created_at desc]}}",
-            f"      {t}_parent_idx: {{columns: [parent_id], where: parent_id is not null}}",
-            "    policies:",
-            "      Owners read:",
-            "        command: select",
-            "        roles: [authenticated]",
-            "        using: (select auth.uid()) = owner_id",
-            "    triggers:",
-            f"      {t}_touch:",
-            '        migration: "002"',
-            "        timing: before",
-            "        events: [update]",
-            "        function: public.touch",
-        ]
-    return "\n".join(out) + "\n"
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from synthetic import best_of, synthetic_spec  # noqa: E402  (the benchmarks' one synthetic schema)
 
 
 def main(sizes: list[int]) -> int:

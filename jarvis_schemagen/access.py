@@ -17,7 +17,10 @@ Privileges count through role membership (a role has what the roles it belongs t
 what PUBLIC has), policies apply to a role through membership too; BYPASSRLS does not
 inherit. Column privileges give a cell that names its ``columns``. For every function:
 which roles may EXECUTE it (with USAGE on its schema) and whether it runs as its owner
-(SECURITY DEFINER: RLS then applies to the owner, not the caller).
+(SECURITY DEFINER: RLS then applies to the owner, not the caller). A cell (or a function's
+role) holding its privilege WITH GRANT OPTION, directly or through a role it belongs to, is
+marked ``grant_option``: the role may grant it on, so gaining one widens access (an owner's
+implicit right to grant is not marked).
 
 Not modelled: that an UPDATE or DELETE whose WHERE reads columns also needs SELECT (privilege
 and policies); superusers (never an API role); ``NOINHERIT`` roles (membership is taken to
@@ -30,7 +33,6 @@ with deepdiff and classifies each changed cell as widened, narrowed or changed.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -40,6 +42,7 @@ from typing import Iterable
 
 from . import model as m
 from .errors import UsageError
+from .printable import json_text
 
 API_ROLES = ("anon", "authenticated", "service_role")
 COMMANDS = ("select", "insert", "update", "delete", "truncate")
@@ -91,11 +94,15 @@ class Cell:
     columns: tuple[str, ...] | None = None  # only these columns (column privileges); None: every column
     using: Condition | None = None  # rows the command sees (select, update, delete)
     with_check: Condition | None = None  # rows it may write (insert, update)
+    # the role holds the privilege (on the table or one of its columns) with grant option
+    grant_option: bool = False
 
     def data(self) -> dict:
         out: dict = {"access": self.access, "reason": self.reason}
         if self.columns is not None:
             out["columns"] = list(self.columns)
+        if self.grant_option:
+            out["grant_option"] = True
         for name in ("using", "with_check"):
             cond = getattr(self, name)
             if cond is not None:
@@ -126,6 +133,7 @@ class FunctionAccess:
     security_definer: bool
     execute: tuple[str, ...]  # roles that may call it
     owner: str | None = None
+    grant_option: tuple[str, ...] = ()  # roles holding EXECUTE with grant option
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,9 @@ class Matrix:
                                             for role in self.roles}}
                        for t in self.tables},
             "functions": {f.function: {"security_definer": f.security_definer, "owner": f.owner,
-                                       "execute": {role: role in f.execute for role in self.roles}}
+                                       "execute": {role: role in f.execute for role in self.roles},
+                                       **({"grant_option": {role: True for role in f.grant_option}}
+                                          if f.grant_option else {})}
                           for f in self.functions},
         }
 
@@ -166,10 +176,13 @@ class _Privileges:
     def __init__(self, model: m.Schema):
         self.roles = {r.name: r for r in model.roles}
         self.acl: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self.options: dict[tuple[str, str], dict[str, set[str]]] = {}  # held with grant option
         for g in model.grants:
             if g.action == "grant":
                 for role in g.roles:
                     self.acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
+                    if g.grant_option:
+                        self.options.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.grant_option)
         self._closure: dict[str, frozenset[str]] = {}
 
     def of(self, role: str) -> frozenset[str]:
@@ -191,6 +204,11 @@ class _Privileges:
             return True
         entry = self.acl.get((on, obj), {})
         return any(privilege in entry.get(r, ()) for r in mine)
+
+    def grantable(self, role: str, on: str, obj: str, privilege: str) -> bool:
+        """Whether ``role`` holds ``privilege`` with grant option, itself or through a role it belongs to."""
+        entry = self.options.get((on, obj), {})
+        return any(privilege in entry.get(r, ()) for r in self.of(role))
 
     def bypassrls(self, role: str) -> bool:
         r = self.roles.get(role)
@@ -215,13 +233,15 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
     for t in sorted(model.tables, key=lambda t: t.qualified_name):
         if wanted is not None and t.qualified_name not in wanted:
             continue
-        cells = tuple((role, cmd, _cell(priv, t, role, cmd)) for role in roles for cmd in COMMANDS)
+        cells = tuple((role, cmd, _marked(priv, t, role, cmd, _cell(priv, t, role, cmd)))
+                      for role in roles for cmd in COMMANDS)
         out_tables.append(TableAccess(t.qualified_name, t.rls_enabled, t.rls_forced, t.owner, cells))
     for v in getattr(model, "views", ()):
         if wanted is not None and v.qualified_name not in wanted:
             continue
         kind = "materialized view" if v.materialized else "invoker view" if v.security_invoker else "view"
-        cells = tuple((role, cmd, _view_cell(priv, v, kind, role, cmd)) for role in roles for cmd in COMMANDS)
+        cells = tuple((role, cmd, _marked(priv, v, role, cmd, _view_cell(priv, v, kind, role, cmd)))
+                      for role in roles for cmd in COMMANDS)
         out_tables.append(TableAccess(v.qualified_name, False, False, v.owner, cells, kind))
     out_tables.sort(key=lambda t: t.table)
     out_functions = []
@@ -229,7 +249,9 @@ def matrix(model: m.Schema, roles: Iterable[str] | None = None, tables: Iterable
     for f in sorted(model.functions, key=lambda f: f.signature):
         if wanted_functions is not None and f.signature not in wanted_functions:
             continue
-        out_functions.append(FunctionAccess(f.signature, f.security_definer, callers(priv, f, roles), f.owner))
+        out_functions.append(FunctionAccess(
+            f.signature, f.security_definer, callers(priv, f, roles), f.owner,
+            tuple(r for r in roles if priv.grantable(r, "function", f.signature, "execute"))))
     return Matrix(roles, tuple(out_tables), tuple(out_functions), source)
 
 
@@ -243,6 +265,17 @@ def callers(priv: _Privileges, f: m.Function, roles: Iterable[str]) -> tuple[str
     """The roles that may execute ``f`` (the privilege, and USAGE on its schema)."""
     return tuple(r for r in roles if priv.has(r, "schema", f.schema, "usage")
                  and priv.has(r, "function", f.signature, "execute", f.owner))
+
+
+def _marked(priv: _Privileges, t, role: str, cmd: str, cell: Cell) -> Cell:
+    """``cell`` marked ``grant_option`` when the role may grant ``cmd`` on (on the table or view, or on
+    one of a table's columns): whatever its own access, the privilege can be passed on."""
+    name = t.qualified_name
+    columns = getattr(t, "columns", ()) if cmd in _COLUMN_COMMANDS and isinstance(t, m.Table) else ()
+    if priv.grantable(role, "table", name, cmd) or any(
+            priv.grantable(role, "column", f"{name}.{c.name}", cmd) for c in columns):
+        return replace(cell, grant_option=True)
+    return cell
 
 
 def _cell(priv: _Privileges, t: m.Table, role: str, cmd: str) -> Cell:
@@ -355,15 +388,21 @@ def spec_acl(spec: m.Schema) -> m.Schema:
     for f in spec.functions:
         acl[("function", f.signature)] = start("function", f.schema, {"public": {"execute"}})
     order = {mig.id: i for i, mig in enumerate(spec.migrations)}
+    options: dict[tuple[str, str], dict[str, set[str]]] = {}  # held with grant option
     for g in sorted(spec.grants, key=lambda g: -1 if g.assumed else order.get(g.migration or "", len(order))):
         entry = acl.setdefault((g.on, g.object), {})
+        held = options.setdefault((g.on, g.object), {})
         privs = _expand(g.on, g.privileges)
         for role in g.roles:
             if g.action == "grant":
                 entry.setdefault(role, set()).update(privs)
-            else:
+                if g.grant_option:
+                    held.setdefault(role, set()).update(_expand(g.on, g.grant_option))
+            else:  # a revoke takes the privilege and its grant option
                 entry.get(role, set()).difference_update(privs)
-    grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(privs)), roles=(role,))
+                held.get(role, set()).difference_update(privs)
+    grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(privs)), roles=(role,),
+                           grant_option=tuple(sorted(options.get((on, obj), {}).get(role, set()) & privs)))
                    for (on, obj), entry in sorted(acl.items()) for role, privs in sorted(entry.items()) if privs)
     return replace(spec, grants=grants)
 
@@ -410,7 +449,8 @@ def _compared(data: dict) -> dict:
         out["tables"][name] = {role: {cmd: {k: v for k, v in cell.items() if k != "reason"}
                                       for cmd, cell in cmds.items()} for role, cmds in t["access"].items()}
     for sig, f in data["functions"].items():
-        out["functions"][sig] = {role: {"execute": ok, "security_definer": f["security_definer"]}
+        out["functions"][sig] = {role: {"execute": ok, "security_definer": f["security_definer"],
+                                        "grant_option": role in f.get("grant_option", {})}
                                  for role, ok in f["execute"].items()}
     for t in out["tables"].values():
         for cmds in t.values():
@@ -495,15 +535,25 @@ def _function_side(mx: Matrix, sig: str, role: str) -> Cell:
     f = mx.function(sig)
     if f is None:
         return _NO_FUNCTION
+    option = role in f.grant_option
     if role not in f.execute:
-        return Cell(DENIED, "no execute privilege")
+        return Cell(DENIED, "no execute privilege", grant_option=option)
     if f.security_definer:
-        return Cell("all", "may execute; runs as its owner (SECURITY DEFINER)")
-    return Cell("rows", "may execute, as itself (RLS applies)")
+        return Cell("all", "may execute; runs as its owner (SECURITY DEFINER)", grant_option=option)
+    return Cell("rows", "may execute, as itself (RLS applies)", grant_option=option)
 
 
 def judge(before: Cell, after: Cell) -> str | None:
-    """widened | narrowed | changed, or None when access is the same."""
+    """widened | narrowed | changed, or None when access is the same. A grant option gained widens
+    (the role may pass the privilege on), one lost narrows; with access moving the other way: changed."""
+    verdict = _judge_access(before, after)
+    if before.grant_option == after.grant_option:
+        return verdict
+    option = "widened" if after.grant_option else "narrowed"
+    return option if verdict in (None, option) else "changed"
+
+
+def _judge_access(before: Cell, after: Cell) -> str | None:
     if (before.access, before.columns, before.using, before.with_check) == \
             (after.access, after.columns, after.using, after.with_check):
         return None
@@ -579,7 +629,14 @@ def drift_of(changes: Iterable[AccessChange], desired: m.Schema | None, roles: I
         assumed |= {f.signature for f in desired.functions if f.assumed}
         assumed |= {v.qualified_name for v in getattr(desired, "views", ()) if v.assumed}
     return tuple(c for c in changes if c.verdict in ("widened", "changed") and c.role in roles
-                 and (c.object not in assumed or (c.after is not None and c.after.access == "all")))
+                 and (c.object not in assumed or (c.after is not None and c.after.access == "all")
+                      or _gains_grant_option(c)))
+
+
+def _gains_grant_option(c: AccessChange) -> bool:
+    """A grant option the role did not hold: a privilege matter (the role may pass it on to anyone),
+    drift on an assumed object too (its ACL is compared for the roles the spec's grants mention)."""
+    return c.after is not None and c.after.grant_option and not (c.before is not None and c.before.grant_option)
 
 
 def _assumed_keys(desired: m.Schema) -> set[tuple[str, str]]:
@@ -622,7 +679,7 @@ def _inputs(model: m.Schema) -> dict[tuple[str, str], tuple]:
     """Per table and function, everything its cells depend on (but the roles): to skip equal ones."""
     acl: dict[tuple[str, str], list] = {}
     for g in model.grants:
-        acl.setdefault(_grant_owner(g), []).append((g.on, g.object, g.roles, g.privileges))
+        acl.setdefault(_grant_owner(g), []).append((g.on, g.object, g.roles, g.privileges, g.grant_option))
     schemas = {n: tuple(sorted(acl.get(("schema", n), []))) for n in {t.schema for t in model.tables}
                | {f.schema for f in model.functions}}
     out: dict[tuple[str, str], tuple] = {}
@@ -666,7 +723,7 @@ def _cell_label(cell: Cell, notes: dict[str, int]) -> str:
         label += f"[{notes[text]}]"
     if cell.columns is not None and cell.access != "denied":
         label += "(" + ",".join(cell.columns) + ")"
-    return label
+    return label + ("*" if cell.grant_option else "")
 
 
 def condition_text(cell: Cell) -> str:
@@ -695,11 +752,20 @@ def _table_note(t: TableAccess, roles: tuple[str, ...]) -> str:
     return rls + (f", owned by {t.owner}" if t.owner in roles else "")
 
 
+def _any_grant_option(mx: Matrix) -> bool:
+    return any(f.grant_option for f in mx.functions) or any(c.grant_option for t in mx.tables for _, _, c in t.cells)
+
+
+def _execute_label(f: FunctionAccess, role: str) -> str:
+    return ("x" if role in f.execute else "-") + ("*" if role in f.grant_option else "")
+
+
 def format_text(mx: Matrix) -> str:
     lines = [f"Access: {mx.source}" if mx.source else "Access",
              "  -  denied    ALL  every row    rows[n]  rows matching the policies [n]    (a,b) only these columns"
              + ("    caller  the caller's own access (invoker view)" if any(t.kind == "invoker view" for t in mx.tables)
-                else ""),
+                else "")
+             + ("    *  with grant option (may grant it on)" if _any_grant_option(mx) else ""),
              ""]
     for t in mx.tables:
         lines.append(f"{t.table}  ({_table_note(t, mx.roles)})")
@@ -711,7 +777,7 @@ def format_text(mx: Matrix) -> str:
     if mx.functions:
         lines.append("Functions (x: may execute; definer: runs as its owner, bypassing the caller's RLS)")
         rows = [[f.function, "definer" if f.security_definer else "invoker"]
-                + ["x" if r in f.execute else "-" for r in mx.roles] for f in mx.functions]
+                + [_execute_label(f, r) for r in mx.roles] for f in mx.functions]
         lines += ["  " + x for x in _grid(["function", "security"] + list(mx.roles), rows)]
     return "\n".join(shown(x) for x in lines).rstrip() + "\n"
 
@@ -724,7 +790,8 @@ def format_markdown(mx: Matrix) -> str:
     lines = [f"### Access: {_md(mx.source)}" if mx.source else "### Access", "",
              "`-` denied, **ALL** every row, `rows[n]` rows matching the policies [n], `(a,b)` only these columns"
              + (", `caller` the caller's own access (invoker view)" if any(t.kind == "invoker view" for t in mx.tables)
-                else "") + ".",
+                else "")
+             + (", `*` with grant option (may grant it on)" if _any_grant_option(mx) else "") + ".",
              ""]
     for t in mx.tables:
         lines.append(f"**`{_md(t.table)}`** ({_md(_table_note(t, mx.roles))})")
@@ -745,12 +812,12 @@ def format_markdown(mx: Matrix) -> str:
         lines.append("|---" * (len(mx.roles) + 2) + "|")
         for f in mx.functions:
             lines.append(f"| `{_md(f.function)}` | {'definer' if f.security_definer else 'invoker'} | "
-                         + " | ".join("x" if r in f.execute else "-" for r in mx.roles) + " |")
+                         + " | ".join(_execute_label(f, r) for r in mx.roles) + " |")
     return "\n".join(shown(x) for x in lines).rstrip() + "\n"
 
 
 def format_json(mx: Matrix) -> str:
-    return json.dumps(mx.data(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(mx.data(), indent=2) + "\n"
 
 
 FORMATS = {"text": format_text, "json": format_json, "markdown": format_markdown}
@@ -769,13 +836,19 @@ def _describe_cell(cell: Cell | None) -> str:
         text += f" (columns {', '.join(cell.columns)})"
     if cell.access == "rows":
         text += f": {condition_text(cell) or cell.reason}"
-    return text
+    return text + (", with grant option" if cell.grant_option else "")
+
+
+def _reason(cell: Cell | None) -> str:
+    if cell is None:
+        return "-"
+    return cell.reason + (", with grant option" if cell.grant_option else "")
 
 
 def describe_change(c: AccessChange) -> str:
     what = f"{c.role} {c.command} on {c.object}" if c.command != "execute" else f"{c.role} execute {c.object}"
     if c.command == "execute":
-        return shown(f"{what}: {c.before.reason if c.before else '-'} -> {c.after.reason if c.after else '-'}")
+        return shown(f"{what}: {_reason(c.before)} -> {_reason(c.after)}")
     return shown(f"{what}: {_describe_cell(c.before)} -> {_describe_cell(c.after)}")
 
 
@@ -813,7 +886,7 @@ def format_changes_markdown(changes: list[AccessChange], title: str = "") -> str
 def format_changes_json(changes: list[AccessChange], **extra) -> str:
     data = {"version": JSON_VERSION, **extra, "widened": any(c.verdict == "widened" for c in changes),
             "changes": [c.data() for c in changes]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 def widened(changes: Iterable[AccessChange]) -> list[AccessChange]:
@@ -865,6 +938,9 @@ def base_spec_file(base: str):
     """A path holding the base spec: ``base`` itself, or for ``git:REF:path`` the file as
     ``git show REF:path`` prints it (in a temporary directory, under the same file name)."""
     if not base.startswith("git:"):
+        if not Path(base).is_file():  # not the spec loader's "use --spec PATH"
+            raise UsageError(f"--base {base}: no such spec file (give a file, or git:REF:path such as "
+                             "git:main:schema.yaml)")
         yield base
         return
     ref, sep, path = base[4:].partition(":")

@@ -70,6 +70,18 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> m.Schema:
     return load_spec_text(text, str(p))
 
 
+def check_enum_values(schema: m.Schema, out_dir: str | Path = DEFAULT_OUT) -> None:
+    """Raise SpecError (exit 1) when an object uses an enum value in the migration that adds it, in the
+    migrations ``out_dir``'s lock does not list as released (``spec.validate.enum_value_problems``)."""
+    from .release import read_lock
+    from .spec.validate import enum_value_problems
+
+    numbers = {e.number for e in read_lock(out_dir).released}
+    problems = enum_value_problems(schema, {mig.id for mig in schema.migrations if int(mig.id) in numbers})
+    if problems:
+        raise SpecError(problems)
+
+
 def render_migrations(schema: m.Schema) -> dict[str, str]:
     """File name -> SQL text for every migration of the spec."""
     from .render import render_migrations as _render

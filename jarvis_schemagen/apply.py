@@ -295,6 +295,14 @@ def _when(row) -> str:
     return f"applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z} by {row.applied_by}"
 
 
+def _applied_as(f: MigrationFile, row) -> str:
+    """The ledger's name for the version when it is another migration's (a database adopted with
+    `schemagen inspect` that already had a ledger, a renumbered file): not an edit of this file."""
+    if not row.name or row.name == f.name:
+        return ""
+    return f"another migration with id {f.version} was applied there, {row.name}: "
+
+
 def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool, keys: dict[str, str]) -> None:
     """Applied migrations are history: refuse a pending file that sorts before an applied one, and
     (unless ``allow_changed``) an applied file that changed."""
@@ -317,7 +325,8 @@ def _guard_history(files: list[MigrationFile], rows: dict, allow_changed: bool, 
     if changed and not allow_changed:
         raise ChangedMigrations(
             "applied migration file(s) changed since they were applied; nothing was applied:\n"
-            + "\n".join(f"  changed: {f.path} ({_when(rows[f.version])})" for f in changed)
+            + "\n".join(f"  changed: {f.path} ({_applied_as(f, rows[f.version])}{_when(rows[f.version])})"
+                        for f in changed)
             + "\n  An applied migration is history: re-running an edited one does not change what it already "
               "created. Restore the file (e.g. `git checkout -- FILE`), and capture the change in a new "
               "migration: `schemagen render --name NAME`.")

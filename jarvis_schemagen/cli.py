@@ -20,7 +20,7 @@ from .errors import SchemagenError, UsageError
 EXIT_CODES_HELP = (
     "Exit codes: 0 success or no differences; 1 the check found something "
     "(invalid spec, drift, stale files, pending migrations); 2 could not do the work "
-    "(bad usage, database unreachable, a migration failed)."
+    "(bad usage, database unreachable, a migration failed). Each command's --help says what they mean for it."
 )
 
 
@@ -33,6 +33,28 @@ class _Group(click.Group):
         if not any(p.name == "color" for p in cmd.params):  # every command takes --color too
             cmd.params.append(_color_option())
         super().add_command(cmd, name)
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """click's standalone mode, but its usage errors (an unknown option, a bad choice, a directory
+        given as --spec) are one line `schemagen: error: ...` like every other error, exit 2; Ctrl-C
+        outside a command is `schemagen: interrupted`, exit 2 (click would say "Aborted!", exit 1)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS_IS_HELP as e:
+            e.show()  # bare `schemagen`: the help, as click prints it
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"schemagen: error: {_click_message(e)}", err=True)
+            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        except click.Abort:
+            click.echo("schemagen: interrupted", err=True)
+            sys.exit(2)
+        except OSError as e:  # writing the help or the version failed
+            _output_failed(e)
+            raise
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         from . import term
@@ -49,16 +71,59 @@ class _Group(click.Group):
             sys.exit(2)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except OSError as e:
+            _output_failed(e)  # stdout closed or full: not a bug
+            _internal_error(e, ctx)
         except Exception as e:  # a bug: say so in one line, exit 2
-            if ctx.obj and ctx.obj.get("debug"):
-                import traceback
-
-                traceback.print_exc()
-            click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
-                       "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
-            sys.exit(2)
+            _internal_error(e, ctx)
         finally:
             term.set_reporter(None)
+
+
+def _internal_error(e: Exception, ctx: click.Context) -> None:
+    """A bug: one line, exit 2; the traceback only with --debug."""
+    if ctx.obj and ctx.obj.get("debug"):
+        import traceback
+
+        traceback.print_exc()
+    click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
+               "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
+    sys.exit(2)
+
+
+#: click >= 8.2 raises it for a bare `schemagen` (the help, exit 2); older versions print the help and exit 0
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _click_message(e: click.ClickException) -> str:
+    """click's message on one line, with the command's help to look at: `invalid value for '--format':
+    'xml' is not one of 'text', 'json', 'sql' (see `schemagen diff --help`)`."""
+    text = " ".join(line.strip() for line in e.format_message().splitlines() if line.strip()).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    ctx = getattr(e, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if isinstance(e, click.UsageError) and ctx is not None else ""
+    return _shown(text, mask=True) + hint
+
+
+def _output_failed(e: OSError) -> None:
+    """Standard output closed (`schemagen diff | head`) or full: exit 2, quietly for a closed pipe
+    (as `cat` is), else in one line. Returns when ``e`` is about something else."""
+    import errno
+    import os
+
+    if not (isinstance(e, BrokenPipeError)
+            or e.filename is None and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)):
+        return
+    try:  # what is left in the buffer goes nowhere: Python's flush at exit must not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if not isinstance(e, BrokenPipeError):
+        try:
+            click.echo(f"schemagen: error: cannot write the output: {e.strerror}", err=True)
+        except OSError:
+            pass
+    sys.exit(2)
 
 
 def _shown(text: str, mask: bool = False) -> str:
@@ -132,7 +197,7 @@ SPEC_OPTION = click.option(
 )
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group("schemagen", cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
@@ -150,19 +215,33 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@main.command()
+LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
+                             show_default=True,
+                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
+                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
+                                  "--dir/--out/--ledger say otherwise).")
+
+
+@main.command(short_help="Check the spec; each problem as FILE:LINE:COL: message.")
 @SPEC_OPTION
-def validate(spec: str) -> None:
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Directory of the migration files, whose lock says which migrations are released "
+                   "[default: generated, or supabase/migrations with --layout supabase].")
+@LAYOUT_OPTION
+def validate(spec: str, out: str | None, layout: str) -> None:
     """Check the spec and report every problem as FILE:LINE:COL: message.
 
     Also runs `schemagen lint`: its findings are printed, and only errors fail validation.
-    Exit 0 when the spec is valid, 1 when it has problems.
+    Exit 0 when the spec is valid, 1 when it has problems (or lint errors), 2 when the file
+    cannot be read.
     """
-    from .api import load_spec
+    from .api import check_enum_values, load_spec
+    from .migrations import layout_dir
 
     from .lint import failing, format_line, lint
 
     schema = load_spec(spec)
+    check_enum_values(schema, layout_dir(layout, out))
     _print_warnings(schema.warnings)
     findings = lint(schema)
     for f in findings:
@@ -186,18 +265,13 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
                                help="Recompute normalised states in a shadow database even if cached.")
 
 
-LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
-                             show_default=True,
-                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
-                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
-                                  "--dir/--out/--ledger say otherwise).")
 LEDGER_OPTION = click.option("--ledger", type=click.Choice(["schemagen", "supabase"]), default=None,
                              help="Where applied migrations are recorded: schemagen (schemagen.migrations, with "
                                   "checksums and who/when) or supabase (supabase_migrations.schema_migrations, "
                                   "shared with `supabase db push`) [default: as --layout].")
 
 
-@main.command()
+@main.command(short_help="Write one SQL file per migration into generated/.")
 @SPEC_OPTION
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False),
               help="Directory for the migration files [default: generated, or supabase/migrations with "
@@ -221,6 +295,11 @@ def render(spec: str, out: str | None, layout: str, check: bool, name: str | Non
     deterministic. Nothing is written if the spec has any problem. Released files (see
     `schemagen release`) are never rewritten: a change to what they created becomes a new
     migration with --name, and until then render exits 1 listing the changes.
+
+    Exit 0 when the files are written (or, with --check, up to date); 1 when the spec has
+    problems, --check finds a stale, missing or edited file, the spec has changes no migration
+    captures, or --name needs --allow-destructive; 2 when it could not run (unreadable spec,
+    unwritable directory, no shadow database).
     """
     from .api import render_to_dir
     from .migrations import layout_dir
@@ -276,7 +355,7 @@ def render(spec: str, out: str | None, layout: str, check: bool, name: str | Non
         click.echo(report.access, nl=False)
 
 
-@main.command()
+@main.command(short_help="Freeze the migration files in generated/schemagen.lock.")
 @SPEC_OPTION
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False),
               help="Directory of the migration files [default: generated, or supabase/migrations with "
@@ -288,8 +367,9 @@ def release(spec: str, out: str | None, layout: str, shadow_db: str | None, no_c
     """Freeze every migration file of the directory in OUT/schemagen.lock.
 
     Released files are never rewritten by render, and `render --check` fails when their bytes
-    change. Only an up-to-date directory (what `render --check` accepts) is released; exit 1
-    otherwise.
+    change. Only an up-to-date directory (what `render --check` accepts) is released.
+    Exit 0 when released (or nothing new); 1 when the directory is not up to date or the spec
+    has problems; 2 when it could not run.
     """
     from .api import release as run_release
     from .migrations import layout_dir
@@ -304,12 +384,13 @@ def release(spec: str, out: str | None, layout: str, shadow_db: str | None, no_c
     click.echo(f"{out}/schemagen.lock: {len(report.newly)} newly released, {len(report.already)} already released")
 
 
-@main.command("assumed-sql")
+@main.command("assumed-sql", short_help="For scratch databases: SQL creating the assumed objects.")
 @SPEC_OPTION
 def assumed_sql(spec: str) -> None:
     """Print the SQL creating the spec's assumed objects (auth schema, roles, ...).
 
     For scratch databases (local development, tests); never run it against Supabase.
+    Exit 0; 1 when the spec has problems; 2 when it cannot be read.
     """
     from .api import assumed_objects_sql, load_spec
 
@@ -328,7 +409,7 @@ def _need_db(db: str | None) -> str:
     return resolve_database(db).url
 
 
-@main.command()
+@main.command(short_help="Report drift between the spec and a live database.")
 @DB_OPTION
 @SPEC_OPTION
 @click.option("--shadow-db", "shadow_db", metavar="URL",
@@ -343,8 +424,9 @@ def _need_db(db: str | None) -> str:
 def diff(db: str | None, spec: str, shadow_db: str | None, fmt: str, strict: bool, no_cache: bool) -> None:
     """Report drift between the spec and a live database.
 
-    Exit 0 when the database matches the spec, 1 when it drifted, 2 when the check could not
-    run (unreachable database, no shadow database possible, invalid usage).
+    Exit 0 when the database matches the spec; 1 when it drifted, an assumption is unmet, or
+    the spec has problems; 2 when the check could not run (unreachable database, no shadow
+    database possible, invalid usage).
     """
     from .diff import diff as run_diff
     from .report import FORMATS, format_text
@@ -390,7 +472,7 @@ def _layout(layout: str, directory: str | None, ledger_name: str | None) -> tupl
     return layout_dir(layout, directory), ledger_name or layout
 
 
-@main.command()
+@main.command(short_help="Run the pending migrations against a database.")
 @DB_OPTION
 @DIR_OPTION
 @LAYOUT_OPTION
@@ -478,7 +560,7 @@ def apply(db, directory, layout, ledger, spec, dry_run, lock_timeout, statement_
         click.echo(f"verified: {report.database} matches {spec_path}")
 
 
-@main.command()
+@main.command(short_help="Which migrations a database has applied, pending or changed.")
 @DB_OPTION
 @DIR_OPTION
 @LAYOUT_OPTION
@@ -517,7 +599,7 @@ def status(db, directory, layout, ledger, fmt) -> None:
     sys.exit(0 if report.ok else 1)
 
 
-@main.command("lint")
+@main.command("lint", short_help="Supabase's linter rules on the spec (or a database).")
 @SPEC_OPTION
 @click.option("--db", "db", metavar="URL",
               help="Lint this live database (its schemas and roles from the spec when it exists) instead of the "
@@ -527,22 +609,24 @@ def status(db, directory, layout, ledger, fmt) -> None:
 @click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="warning",
               show_default=True, help="The least severe finding that makes the exit code 1.")
 def lint_command(spec, db, fmt, fail_on) -> None:
-    """Supabase's linter rules (splinter's names and numbers) and ours, on the spec.
+    """Supabase's linter rules (splinter's names and numbers) and ours, on the spec (or with
+    --db on a live database).
 
     Suppress a finding on one table, view, function or extension with
     `lint_ignore: {<rule name or number>: <reason>}` in the spec.
-    Exit 0 when nothing at --fail-on or worse is found, 1 otherwise, 2 when it could not run.
+    Exit 0 when nothing at --fail-on or worse is found; 1 otherwise (or when the spec has
+    problems); 2 when it could not run.
     """
     from pathlib import Path
 
     from . import lint as lint_mod
     from .api import load_spec
 
-    if db:
+    if db is not None:
         from .access import from_database
 
         schema = load_spec(spec) if Path(spec).is_file() else None
-        source = from_database(db, schema)
+        source = from_database(_need_db(db), schema)
         model = lint_mod.declared_like(source.model, schema)
         findings = lint_mod.lint(model, source.model)
         label = source.label
@@ -553,7 +637,7 @@ def lint_command(spec, db, fmt, fail_on) -> None:
     sys.exit(1 if lint_mod.failing(findings, fail_on) else 0)
 
 
-@main.command()
+@main.command(short_help="Who may do what: per table, role and command.")
 @SPEC_OPTION
 @click.option("--db", "db", metavar="URL",
               help="Show the access of this live database instead of the spec's (schemas and roles from the "
@@ -573,7 +657,8 @@ def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
     policies allow; and who may execute each function.
 
     Computed from the spec normalised in a shadow database (like diff), or from --db.
-    Exit 0; with --base and --fail-on-widen, 1 when access widened; 2 when it could not run.
+    Exit 0; 1 when the spec has problems, or with --base and --fail-on-widen when access
+    widened; 2 when it could not run.
     """
     from pathlib import Path
 
@@ -581,8 +666,8 @@ def access(spec, db, shadow_db, fmt, base, fail_on_widen, no_cache) -> None:
     from .api import load_spec
 
     def current():
-        if db:
-            return acc.from_database(db, load_spec(spec) if Path(spec).is_file() else None)
+        if db is not None:
+            return acc.from_database(_need_db(db), load_spec(spec) if Path(spec).is_file() else None)
         return acc.from_spec(spec, shadow_url=shadow_db, use_cache=not no_cache)
 
     if base is None:
@@ -611,7 +696,7 @@ def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a + b))
 
 
-@main.command("inspect")
+@main.command("inspect", short_help="Write a spec (schema.yaml) describing a live database.")
 @DB_OPTION
 @click.option("--schema", "schemas", multiple=True, metavar="S",
               help="A schema to describe (repeatable; default: every schema holding user objects, public first).")
@@ -625,7 +710,8 @@ def inspect_command(db, schemas, out, force) -> None:
     (auth.users with the columns it references, auth.uid(), roles, schemas) is declared
     assumed; grants are relative to the default privileges. Whatever the spec cannot express is
     listed on stderr and left out, with everything that depends on it. Exit 0 when the spec was
-    written, 2 when the database cannot be read or FILE cannot be written.
+    written (also when something was left out); 2 when the database cannot be read, a --schema
+    does not exist, or FILE exists (without --force) or cannot be written.
     """
     from .inspect_spec import check_out_path, inspect_database, write_spec
 
@@ -647,14 +733,15 @@ def inspect_command(db, schemas, out, force) -> None:
                err=True)
 
 
-@main.command()
+@main.command(short_help="Start a project: starter schema.yaml and generated/.")
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 def init(directory: str) -> None:
     """Start a project: a starter schema.yaml for Supabase, its editor schema, generated/.
 
-    The spec declares what Supabase provides (roles, auth.users, auth.uid(), the default
-    privileges of public) and one example table with RLS and a policy. Refuses to
-    overwrite: exit 2 if any of the files exists.
+    DIRECTORY defaults to the current one. The spec declares what Supabase provides (roles,
+    auth.users, auth.uid(), the default privileges of public) and one example table with RLS
+    and a policy. Exit 0 when written; 2 when schema.yaml, schemagen.schema.json or a
+    non-empty generated/ already exists there (nothing is overwritten) or it cannot be written.
     """
     import os
 
@@ -673,14 +760,15 @@ def init(directory: str) -> None:
         "  schemagen diff --db URL       check a database for drift from the spec")
 
 
-@main.command("schema-json")
+@main.command("schema-json", short_help="Print the JSON Schema of the spec, for editors.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False),
               help="Write to this file (default: standard output).")
 def schema_json(out: str | None) -> None:
     """Print the JSON Schema of schema.yaml, for editors (yaml-language-server, VS Code, JetBrains).
 
     Put `# yaml-language-server: $schema=./schemagen.schema.json` on the spec's first line.
-    Built from the same key tables `schemagen validate` uses.
+    Built from the same key tables `schemagen validate` uses. Exit 0; 2 when FILE cannot be
+    written.
     """
     from pathlib import Path
 

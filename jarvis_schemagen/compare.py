@@ -669,14 +669,17 @@ def _compare_functions(desired: m.Schema, actual: m.Schema, scope: Scope, out: _
             out.unmanaged.append(_change("function", ("function", a.signature), "drop", a, None))
 
 
-def _acl_map(schema: m.Schema) -> dict[tuple[str, str], dict[str, frozenset[str]]]:
-    acl: dict[tuple[str, str], dict[str, set[str]]] = {}
+def _acl_map(schema: m.Schema) -> dict[tuple[str, str], dict[str, tuple[frozenset[str], frozenset[str]]]]:
+    """(on, object) -> role -> (privileges, those held with grant option)."""
+    acl: dict[tuple[str, str], dict[str, tuple[set[str], set[str]]]] = {}
     for g in schema.grants:
         if g.action != "grant":
             continue
         for role in g.roles:
-            acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
-    return {k: {r: frozenset(p) for r, p in v.items()} for k, v in acl.items()}
+            privs, options = acl.setdefault((g.on, g.object), {}).setdefault(role, (set(), set()))
+            privs.update(g.privileges)
+            options.update(g.grant_option)
+    return {k: {r: (frozenset(p), frozenset(o)) for r, (p, o) in v.items()} for k, v in acl.items()}
 
 
 def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, sequences: dict[str, str]) -> None:
@@ -705,16 +708,20 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, 
     for on, obj, scope_name, own in targets:
         w, h = want.get((on, obj), {}), have.get((on, obj), {})
         roles = set(w) | set(h) if own else scope.acl_roles.get((on, scope_name), frozenset())
+        none = (frozenset(), frozenset())
         for role in sorted(roles):
-            wp, hp = w.get(role, frozenset()), h.get(role, frozenset())
-            if wp == hp:
+            (wp, wo), (hp, ho) = w.get(role, none), h.get(role, none)
+            if (wp, wo) == (hp, ho):
                 continue
             action = "add" if not hp else "drop" if not wp else "alter"
-            before = m.Grant(on=on, object=obj, privileges=tuple(sorted(hp)), roles=(role,)) if hp else None
-            after = m.Grant(on=on, object=obj, privileges=tuple(sorted(wp)), roles=(role,)) if wp else None
+            before = m.Grant(on=on, object=obj, privileges=tuple(sorted(hp)), roles=(role,),
+                             grant_option=tuple(sorted(ho))) if hp else None
+            after = m.Grant(on=on, object=obj, privileges=tuple(sorted(wp)), roles=(role,),
+                            grant_option=tuple(sorted(wo))) if wp else None
+            detail = ("privileges", "grant_option") if wo != ho else ("privileges",)
             # on an assumed object, only what a migration grants or revokes is the spec's to fix
             assumed = not own and (on, scope_name, role) not in scope.managed_grants
-            out.add(_change("grant", ("grant", on, obj, role), action, before, after, ("privileges",)), assumed)
+            out.add(_change("grant", ("grant", on, obj, role), action, before, after, detail), assumed)
 
 
 def _compare_owners(desired: m.Schema, actual: m.Schema, api_roles: set[str], out: _Out) -> None:

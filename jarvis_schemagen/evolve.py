@@ -45,6 +45,43 @@ class PlanDoesNotConverge(SchemagenError):
     exit_code = 2
 
 
+class EnumValueUsedTooSoon(SchemagenError):
+    """The change adds an enum value and uses it: one file is one transaction, where PostgreSQL refuses
+    the new value ("unsafe use of new value"). The value needs a migration of its own first (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, uses: list, next_id: str) -> None:
+        self.uses = uses
+        ty, value, _ = uses[0]
+        name = re.sub(r"[^a-z0-9]+", "_", f"add_{ty.rpartition('.')[2]}_{value}".lower()).strip("_")[:40] \
+            or "add_enum_value"
+        one = len({(t, v) for t, v, _ in uses}) == 1
+        lines = [f"the change adds enum value '{value}' to {ty} and uses it in the same migration:" if one
+                 else "the change adds enum values and uses them in the same migration:"] + [
+            f"  {_statement_line(s.sql)}  (uses '{v}' of {t})" for t, v, s in uses[:5]] + (
+            [f"  … and {len(uses) - 5} more"] if len(uses) > 5 else []) + [
+            "PostgreSQL cannot use a new enum value in the transaction that adds it (\"unsafe use of new value\"), "
+            "and apply runs each migration in one transaction. Add the value in a migration of its own first: "
+            f"leave its uses out of the spec for now, run `schemagen render --name {name}` (the file "
+            f"{next_id}_{name}.sql adds the value) and `schemagen release`; then put the uses back and "
+            "`schemagen render --name NAME` captures them in the next file. Nothing was written"]
+        super().__init__("\n".join(lines))
+
+
+def _statement_line(text: str) -> str:
+    """The first line of a statement, cut to a readable length, with control characters shown as '?'."""
+    line = _comment(text.strip().splitlines()[0] if text.strip() else text)
+    return line if len(line) <= 120 else line[:117] + "..."
+
+
+def _next_id(base_files: list[tuple[str, str]]) -> str:
+    """The id a new migration after ``base_files`` takes (zero-padded like them)."""
+    ids = [fn.split("_", 1)[0] for fn, _ in base_files]
+    width = max([3] + [len(i) for i in ids])
+    return str(max((int(i) for i in ids), default=0) + 1).zfill(width)
+
+
 @dataclass
 class RenderReport:
     out_dir: Path
@@ -85,7 +122,7 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
                   name: str | None = None, allow_destructive: bool = False, shadow_url: str | None = None,
                   use_cache: bool = True, cache_dir: str | Path | None = None) -> RenderReport:
     """Render the spec into ``out_dir`` (see the module docstring); with ``check``, write nothing."""
-    from .api import load_spec, render_migrations
+    from .api import check_enum_values, load_spec, render_migrations
 
     if name is not None and not NAME_RE.match(name):
         raise UsageError(f"--name {name!r}: use lower-case letters, digits and underscores (e.g. widen_plan_type)")
@@ -100,6 +137,7 @@ def render_to_dir(spec_path: str | Path = "schema.yaml", out_dir: str | Path = "
     report = RenderReport(out_dir=out, warnings=list(schema.warnings))
     report.problems = released_problems(out, lock)
     released = {e.number: e for e in lock.released}
+    check_enum_values(schema, out)  # an enum value used by the unreleased migration adding it
     pending = lock.pending
     template: dict[str, str] = {}
     for mig in schema.migrations:
@@ -298,6 +336,9 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
                 from .plan import plan
 
                 p = plan(changes, desired)
+                uses = p.uses_of_added_enum_values()
+                if uses:
+                    raise EnumValueUsedTooSoon(uses, _next_id(base_files))
                 evo = Evolution(changes, p.sql(transaction=False), tuple(s.destructive for s in p.destructive),
                                 _access_text(base[0], desired_raw[0], schema))
                 t = time.perf_counter()

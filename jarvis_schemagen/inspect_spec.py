@@ -342,9 +342,11 @@ class _Builder:
         for f in model.functions:
             self.functions.setdefault(f.qualified_name, []).append(f)
         self.acl: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self.options: dict[tuple[str, str], dict[str, set[str]]] = {}  # the privileges held with grant option
         for g in model.grants:
             for role in g.roles:
                 self.acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
+                self.options.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.grant_option)
         self.roles = {r.name: r for r in model.roles}
         self.column_acl_tables = {obj.rsplit(".", 1)[0] for on, obj in self.acl if on == "column"}
         self.function_acl_roles: dict[str, set[str]] = {}
@@ -425,20 +427,25 @@ class _Builder:
             out.setdefault(role, set()).update(privs)
         return out
 
-    def relative(self, on: str, obj: str, schema: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-        """(action, privileges, roles) bringing a new object's privileges to the database's: revokes first."""
+    def relative(self, on: str, obj: str, schema: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...], bool]]:
+        """(action, privileges, roles, with grant option) bringing a new object's privileges to the
+        database's: revokes first, then grants, then grants with grant option (default privileges
+        are taken to give none)."""
         want = self.acl.get((on, obj), {})
+        options = self.options.get((on, obj), {})
         have = self.expected(on, schema) if on != "schema" else {}
         revoke: dict[tuple[str, ...], list[str]] = {}
-        grant: dict[tuple[str, ...], list[str]] = {}
+        grant: dict[tuple[tuple[str, ...], bool], list[str]] = {}
         for role in sorted(set(want) | set(have)):
-            w, h = want.get(role, set()), have.get(role, set())
+            w, h, o = want.get(role, set()), have.get(role, set()), options.get(role, set())
             if h - w:
                 revoke.setdefault(_privs(on, h - w), []).append(role)
-            if w - h:
-                grant.setdefault(_privs(on, w - h), []).append(role)
-        return [("revoke", p, tuple(r)) for p, r in sorted(revoke.items())] + \
-               [("grant", p, tuple(r)) for p, r in sorted(grant.items())]
+            if w - h - o:
+                grant.setdefault((_privs(on, w - h - o), False), []).append(role)
+            if o:
+                grant.setdefault((_privs(on, o), True), []).append(role)
+        return [("revoke", p, tuple(r), False) for p, r in sorted(revoke.items())] + \
+               [("grant", p, tuple(r), option) for (p, option), r in sorted(grant.items(), key=lambda kv: kv[0][::-1])]
 
     # -- what cannot be expressed, before assembly
     def initial(self) -> None:
@@ -710,11 +717,12 @@ class _Builder:
 
         def add_grants(owner: str, on: str, obj: str, schema: str, *, assumed: bool = False,
                        key: str | None = None) -> None:
-            for action, privs, roles in self.relative(on, obj, schema):
+            for action, privs, roles, option in self.relative(on, obj, schema):
                 roles_used.update(r for r in roles if r != "public")
                 grants_by_owner.setdefault(owner, []).append(m.Grant(
                     on=on, object=obj, privileges=privs, roles=roles, action=action,
-                    migration=None if assumed else mig, assumed=assumed, pos=pos(key or owner)))
+                    migration=None if assumed else mig, assumed=assumed, pos=pos(key or owner),
+                    grant_option=privs if option else ()))
 
         texts: list[str] = []  # every SQL text the spec will hold: for platform functions it calls
         for t in kept_tables:
@@ -899,25 +907,29 @@ class _Builder:
         for n in namespaces:
             if not n.assumed:
                 continue
-            platform: dict[tuple[str, ...], list[str]] = {}
-            app: dict[tuple[str, ...], list[str]] = {}
+            platform: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+            app: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+            options = self.options.get(("schema", n.name), {})
             for role, privs in sorted(self.acl.get(("schema", n.name), {}).items()):
                 if role == "public":
                     continue
+                held = options.get(role, set())
                 if n.name == "public":
-                    base = privs & {"usage"} if role in SUPABASE_API_ROLES else set()
-                    if privs - base:
-                        app.setdefault(_privs("schema", privs - base), []).append(role)
-                        roles_used.add(role)
-                    privs = base
+                    base = privs & {"usage"} - held if role in SUPABASE_API_ROLES else set()
+                    for part, option in ((privs - base - held, False), (held, True)):
+                        if part:
+                            app.setdefault((_privs("schema", part), option), []).append(role)
+                            roles_used.add(role)
+                    privs, held = base, set()
                 if privs and role in roles_used:
-                    platform.setdefault(_privs("schema", privs), []).append(role)
-            for privs, roles in sorted(platform.items()):
-                grants.append(m.Grant(on="schema", object=n.name, privileges=privs, roles=tuple(roles),
-                                      assumed=True, pos=pos(f"schema {n.name}")))
-            for privs, roles in sorted(app.items()):
-                grants.append(m.Grant(on="schema", object=n.name, privileges=privs, roles=tuple(roles),
-                                      migration=mig, pos=pos(f"schema {n.name}")))
+                    for part, option in ((privs - held, False), (held, True)):
+                        if part:
+                            platform.setdefault((_privs("schema", part), option), []).append(role)
+            for target, assumed in ((platform, True), (app, False)):
+                for (privs, option), roles in sorted(target.items(), key=lambda kv: kv[0][::-1]):
+                    grants.append(m.Grant(on="schema", object=n.name, privileges=privs, roles=tuple(roles),
+                                          assumed=assumed, migration=None if assumed else mig,
+                                          pos=pos(f"schema {n.name}"), grant_option=privs if option else ()))
         for owner_grants in grants_by_owner.values():
             grants += owner_grants
 
@@ -1205,6 +1217,8 @@ def _grant_items(grants: list[m.Grant], top_level: str | None = None, owner_assu
             item["migration"] = g.migration
         item[g.action] = list(g.privileges)
         item["to" if g.action == "grant" else "from"] = list(g.roles)
+        if g.grant_option:
+            item["grant_option"] = True
         out.append(_short(item))
     return out
 

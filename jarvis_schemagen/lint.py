@@ -13,13 +13,13 @@ Severity: error (exit 1), warning (exit 1 with ``lint``; ``validate`` only print
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from . import access
 from . import model as m
+from .printable import json_text
 
 #: Supabase's own schemas (splinter skips them too): never linted.
 PLATFORM_SCHEMAS = frozenset({
@@ -387,8 +387,7 @@ def format_text(findings: list[Finding], source: str = "") -> str:
 
 
 def format_json(findings: list[Finding], source: str = "") -> str:
-    return json.dumps({"version": 1, "source": source, "findings": [f.data() for f in findings]},
-                      indent=2, ensure_ascii=False) + "\n"
+    return json_text({"version": 1, "source": source, "findings": [f.data() for f in findings]}, indent=2) + "\n"
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -416,7 +415,7 @@ def format_sarif(findings: list[Finding], source: str = "") -> str:
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "schemagen", "version": __version__, "rules": rules}},
         "results": results}]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text(doc, indent=2) + "\n"
 
 
 FORMATS = {"text": format_text, "json": format_json, "sarif": format_sarif}

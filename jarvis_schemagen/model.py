@@ -397,6 +397,9 @@ class Grant:
     qualified table/sequence name, the schema name, or a function signature
     ``schema.fn(type, ...)``. Privileges are lower-case, ``all`` allowed for grants.
     Introspected grants are always ``action="grant"`` with one role each (the ACL).
+    ``grant_option``: the privileges held WITH GRANT OPTION (the grantee may grant them on); a
+    spec grant with ``grant_option: true`` has all of its privileges here, an introspected one
+    those of its ACL entry that are grantable.
     """
 
     on: str
@@ -407,6 +410,7 @@ class Grant:
     migration: str | None = None
     assumed: bool = False
     pos: Pos | None = _pos()
+    grant_option: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

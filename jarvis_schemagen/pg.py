@@ -25,8 +25,10 @@ from .errors import DatabaseError
 # ``scheme://user:PASSWORD@host``; the scheme may carry a driver suffix (``postgresql+psycopg2://``,
 # as SQLAlchemy writes it). First try: the password runs to the LAST "@" before the query, a quote
 # or whitespace, so an unescaped "@" or "/" in a password is masked whole (libpq itself would stop
-# at the first "@" and then report the rest as a host name).
-_SCHEME = r"\b(?:postgres|postgresql)(?:\+[A-Za-z0-9_.-]+)?://"
+# at the first "@" and then report the rest as a host name). Any scheme: a password in a URL libpq
+# refuses (``mysql://``, a typo like ``postgress://``) is echoed back by its error message.
+_SCHEME = r"\b[A-Za-z][A-Za-z0-9+.-]*://"
+_PG_SCHEME = re.compile(r"\s*(?:postgres|postgresql)://")  # what libpq accepts (case matters)
 _URL_PW_GREEDY = re.compile(
     rf"(?P<head>{_SCHEME}[^:/@\s?#\"'`<>]*:)(?P<pw>[^\s?#\"'`<>]*)(?P<tail>@)", re.IGNORECASE)
 # Second try, for passwords holding a quote: up to the first "@" (what libpq does).
@@ -83,8 +85,38 @@ def mask_url(url: str, whole: bool = True) -> str:
     for rx in _URL_RES:
         text = rx.sub(lambda mt: mt.group("head") + MASK + mt.group("tail"), text)
     # the text is one key=value conninfo: a password runs to the next keyword, whatever it holds
-    kv = _KV_PW_ALL if whole and _CONNINFO_HEAD.match(text) and "\n" not in text.strip() else _KV_PW
-    return kv.sub(lambda mt: mt.group("head") + MASK, text)
+    one_conninfo = whole and _CONNINFO_HEAD.match(text) and "\n" not in text.strip()
+    text = (_KV_PW_ALL if one_conninfo else _KV_PW).sub(lambda mt: mt.group("head") + MASK, text)
+    return _mask_unknown_keywords(text, one_conninfo) if whole and "\n" not in text.strip() else text
+
+
+# one ``key=value`` of a conninfo (libpq's single quotes with backslash escapes, or a bare word), and
+# one ``key=value`` of a URL's query string
+_KV_PAIR = re.compile(r"\s*(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'?|[^\s']*)")
+_QUERY_PAIR = re.compile(r"(?P<head>[?&](?P<key>[^=&#\s]*)=)(?P<value>[^&#\s]*)")
+
+
+def _mask_unknown_keywords(text: str, conninfo: bool) -> str:
+    """The value of a keyword libpq does not know is masked: a mistyped ``pasword=S3cr3t`` (``passwd``,
+    ``pwd``, ``?pass=``) is a password all the same, and libpq's own message names only the keyword."""
+    known = set(CONNINFO_KEYWORDS)
+    if not conninfo:  # a URL: its query parameters
+        if not re.match(_SCHEME, text.strip()):
+            return text
+        return _QUERY_PAIR.sub(lambda mt: mt.group(0) if mt.group("key").lower() in known or not mt.group("value")
+                               else mt.group("head") + MASK, text)
+    out, pos = [], 0
+    while pos < len(text):
+        mt = _KV_PAIR.match(text, pos)
+        if mt is None or mt.end() == pos:  # not key=value from here on: keep it (nothing to parse)
+            out.append(text[pos:])
+            break
+        piece = mt.group(0)
+        if mt.group("key").lower() not in known and mt.group("value") not in ("", MASK):
+            piece = piece[:mt.start("value") - mt.start()] + MASK
+        out.append(piece)
+        pos = mt.end()
+    return "".join(out)
 
 
 def _passwords_in(url: str | None) -> list[str]:
@@ -146,6 +178,10 @@ def connect(url: str, *, autocommit: bool = True, connect_timeout: int = 10, **k
     a one-line message that never holds the password."""
     import psycopg
 
+    if re.match(r"\s*[A-Za-z][A-Za-z0-9+.-]*://", url) and not _PG_SCHEME.match(url):
+        # libpq would only say `missing "=" after "mysql://..." in connection info string`
+        raise DatabaseError(f"cannot connect to {mask_url(url)}: not a PostgreSQL URL: it must start with "
+                            "postgresql:// or postgres:// (or be a key=value conninfo)")
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kw)
     except Exception as e:  # psycopg.Error, and ValueError-like errors for malformed conninfo

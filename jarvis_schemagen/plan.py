@@ -24,6 +24,7 @@ from . import model as m
 from . import sql
 from .compare import UNMODELLED_KINDS, Change, managed
 from .sql import quote_ident
+from .sqltext import uses_value
 
 # phases
 ROLES, SCHEMAS, EXTENSIONS, TYPES, DROP_VIEWS = 0, 1, 2, 3, 9
@@ -50,6 +51,7 @@ class Statement:
     # transaction could not use otherwise (and which PostgreSQL < 12 refuses inside a transaction block)
     outside_transaction: bool = False
     hazard: str | None = None  # what it locks or scans on an existing table, and the online way
+    enum_value: tuple[str, str] | None = None  # (type, value) of an `alter type ... add value`
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ class Plan:
     @property
     def destructive(self) -> tuple[Statement, ...]:
         return tuple(s for s in self.statements if s.destructive)
+
+    def uses_of_added_enum_values(self) -> list[tuple[str, str, Statement]]:
+        """(type, value, statement) for each statement that uses an enum value the plan itself adds:
+        run in the same transaction, PostgreSQL refuses it ("unsafe use of new value"). A use is the
+        value cast to the type (``'x'::public.mood``, or in ``'{x}'::public.mood[]``), which is how
+        PostgreSQL's deparser writes every constant of the plan's expressions; function bodies are
+        dollar-quoted, and the plan creates functions with ``check_function_bodies`` off."""
+        added = [s.enum_value for s in self.statements if s.enum_value]
+        out = []
+        for s in self.statements:
+            if s.enum_value:
+                continue
+            for ty, value in added:
+                schema, _, name = ty.partition(".")
+                if uses_value(s.sql, value, {ty} | ({name} if schema == "public" else set())):
+                    out.append((ty, value, s))
+        return out
 
     def sql(self, header: str = "", transaction: bool = True) -> str:
         """The statements as one script: header comment, then (in a transaction) the statements."""
@@ -193,13 +212,15 @@ class _Planner:
         self.functions = {f.signature: f for f in desired.functions} if desired is not None else {}
 
     def emit(self, phase: int, text: str, destructive: str | None = None, once: tuple | None = None,
-             outside_transaction: bool = False, hazard: str | None = None) -> None:
+             outside_transaction: bool = False, hazard: str | None = None,
+             enum_value: tuple[str, str] | None = None) -> None:
         if once is not None:
             if once in self.done:
                 return
             self.done.add(once)
         self.seq += 1
-        self.out.append((phase, self.seq, Statement(text, phase, destructive, outside_transaction, hazard)))
+        self.out.append((phase, self.seq, Statement(text, phase, destructive, outside_transaction, hazard,
+                                                    enum_value)))
 
     def table(self, name: str) -> m.Table | None:
         return self.desired.table(name) if self.desired is not None else None
@@ -213,13 +234,30 @@ class _Planner:
         """A function by signature: the desired model object when there is one, else the signature."""
         return self.functions.get(signature, signature)
 
-    def desired_acl(self, on: str, obj: str) -> dict[str, set[str]]:
-        acl: dict[str, set[str]] = {}
+    def desired_acl(self, on: str, obj: str) -> dict[str, tuple[set[str], set[str]]]:
+        """role -> (privileges, those with grant option) the spec gives on ``obj``."""
+        acl: dict[str, tuple[set[str], set[str]]] = {}
         for g in self.desired.grants if self.desired is not None else ():
             if g.on == on and g.object == obj and g.action == "grant":
                 for r in g.roles:
-                    acl.setdefault(r, set()).update(g.privileges)
+                    privs, options = acl.setdefault(r, (set(), set()))
+                    privs.update(g.privileges)
+                    options.update(g.grant_option)
         return acl
+
+    def grant_to(self, on: str, target, obj: str, role: str, privs: set[str], options: set[str],
+                 once: str = "grant") -> None:
+        """Grant ``privs`` to ``role``, those in ``options`` with grant option (once per object and role)."""
+        if privs - options:
+            self.emit(GRANTS, sql.grant(on, target, sorted(privs - options), [role]), once=(once, on, obj, role))
+        if options:
+            self.emit(GRANTS, sql.grant(on, target, sorted(options), [role], grant_option=True),
+                      once=(once + " option", on, obj, role))
+
+    def regrant(self, on: str, target, obj: str, once: str = "grant") -> None:
+        """Everything the spec grants on ``obj``: after a drop and create took its privileges."""
+        for role, (privs, options) in sorted(self.desired_acl(on, obj).items()):
+            self.grant_to(on, target, obj, role, privs, options, once)
 
     # ------------------------------------------------------------ per kind
 
@@ -374,8 +412,7 @@ class _Planner:
         if t is None or not managed(t):
             return
         seq = f"{t.schema}.{t.name}_{col}_seq"
-        for role, privs in sorted(self.desired_acl("sequence", seq).items()):
-            self.emit(GRANTS, sql.grant("sequence", seq, sorted(privs), [role]), once=("regrant", seq, role))
+        self.regrant("sequence", seq, seq, once="regrant")
 
     def new_sequence(self, table: str) -> None:
         """A new identity sequence starts with the server's default privileges: reset them (the
@@ -426,7 +463,7 @@ class _Planner:
         table = c.key[1]
         t = self.rel(table)
         if c.action in ("drop", "alter"):
-            self.emit(DROP_INDEXES, sql.drop_index(t, c.before.name))
+            self.emit(DROP_INDEXES, sql.drop_index(t, c.before.name), once=("drop index", table, c.before.name))
         if c.action in ("add", "alter"):
             self.emit(INDEXES, sql.create_index(t, c.after, idempotent=False), once=("create index", table, c.after.name),
                       hazard=hazard_index(table, c.after))
@@ -473,18 +510,24 @@ class _Planner:
             if f.comment is not None:
                 self.emit(COMMENTS, sql.comment_on("function", f, text=f.comment), once=("comment", "function", sig))
         if recreate:
-            for role, privs in sorted(self.desired_acl("function", sig).items()):
-                self.emit(GRANTS, sql.grant("function", f, sorted(privs), [role]), once=("grant", "function", sig, role))
+            self.regrant("function", f, sig)
 
     def grant(self, c: Change) -> None:
         _, on, obj, role = c.key
         before = set(c.before.privileges) if c.before else set()
         after = set(c.after.privileges) if c.after else set()
+        had = set(c.before.grant_option) if c.before else set()
+        wanted = set(c.after.grant_option) if c.after else set()
         target = self.fn(obj) if on == "function" else self.rel(obj) if on in ("table", "sequence") else obj
+        # a privilege held with grant option may have been granted on by the role: PostgreSQL refuses
+        # to revoke it (or only its option) unless `cascade` revokes those grants too
         if before - after:
-            self.emit(REVOKE, sql.grant(on, target, sorted(before - after), [role], revoke=True))
-        if after - before:
-            self.emit(GRANTS, sql.grant(on, target, sorted(after - before), [role]), once=("grant", on, obj, role))
+            self.emit(REVOKE, sql.grant(on, target, sorted(before - after), [role], revoke=True,
+                                        cascade=bool(had & (before - after))))
+        if (had - wanted) & after:
+            self.emit(REVOKE, sql.grant(on, target, sorted((had - wanted) & after), [role], revoke=True,
+                                        grant_option=True, cascade=True))
+        self.grant_to(on, target, obj, role, after - before - wanted, wanted - had)
 
     def owner(self, c: Change) -> None:
         _, on, name = c.key
@@ -507,7 +550,8 @@ class _Planner:
         have, want = c.before.values, c.after.values
         if enum_is_extension(have, want):
             for value, after, before in enum_additions(have, want):
-                self.emit(TYPES, sql.add_enum_value(c.after, value, after, before), outside_transaction=True)
+                self.emit(TYPES, sql.add_enum_value(c.after, value, after, before), outside_transaction=True,
+                          enum_value=(name, value))
             return
         self.recreate_enum(c.after, c.reason)
 
@@ -539,7 +583,11 @@ class _Planner:
         create it anew, move every column of the desired tables to it through text (rows holding a removed
         value make it fail), drop the old."""
         name, old = ty.qualified_name, f"{ty.name}__schemagen_old"
-        # after the functions using it are dropped (by their old signature), before they are created again
+        moved = [(t.schema, t.name, col.name) for t in (self.desired.tables if self.desired is not None else ())
+                 for col in t.columns if col.type.rstrip("[]") == name]
+        # after the functions and views using it are dropped, before they are created again: first, stop
+        # (naming them) if anything the plan does not move uses it, e.g. an app's own table or function
+        self.emit(REPLACE_TYPES, sql.type_dependents_guard(ty, moved))
         self.emit(REPLACE_TYPES, sql.rename(kind, ty, old), why)
         self.emit(REPLACE_TYPES, sql.create_enum(ty, idempotent=False) if kind == "type"
                   else sql.create_domain(ty, idempotent=False))
@@ -561,7 +609,29 @@ class _Planner:
                 if col.default is not None:
                     self.emit(ALTER_COLUMNS, sql.alter_column(t, col.name, "set default", col.default))
                 self.rebuild_dependents(t.qualified_name, col.name, indexes=False)
+                self.rebuild_type_users(t, col.name, name)
         self.emit(DROP_OLD_TYPES, sql.drop_object(kind, replace(ty, name=old)))
+
+    def rebuild_type_users(self, t: m.Table, col: str, type_name: str) -> None:
+        """Around a column moved to a recreated type: its table's check constraints and indexes whose
+        expressions name the column and the type (PostgreSQL would rebuild them from their text, where the
+        type's name now means the new type: `operator does not exist: new = old`), and triggers whose
+        WHEN names the column (PostgreSQL refuses the type change while they exist). Dropped before,
+        created after from the desired model."""
+        table = t.qualified_name
+        for k in t.constraints:
+            if k.kind != "foreign_key" and _names(k.expression, type_name) and \
+                    (col in k.columns or _mentions(k.expression, col)):
+                self.emit(DROP_CONSTRAINTS, sql.drop_constraint(t, k.name), once=("drop constraint", table, k.name))
+                self.emit(CONSTRAINTS, sql.add_constraint(t, k, idempotent=False), once=("add constraint", table, k.name))
+        for i in t.indexes:
+            if any(_names(x, type_name) for x in [i.where] + [k.expression for k in i.keys if not k.is_column]):
+                self.emit(DROP_INDEXES, sql.drop_index(t, i.name), once=("drop index", table, i.name))
+                self.emit(INDEXES, sql.create_index(t, i, idempotent=False), once=("create index", table, i.name))
+        for tr in t.triggers:
+            if tr.when and (_names(tr.when, col) or quote_ident(col) in tr.when):
+                self.emit(DROP_TRIGGERS, sql.drop_trigger(t, tr.name), once=("drop trigger", table, tr.name))
+                self.create_trigger(t, tr)
 
     def view(self, c: Change) -> None:
         if c.action == "drop":
@@ -583,9 +653,7 @@ class _Planner:
         if managed(v):  # a fresh view starts with the server's default privileges: reset them
             self.emit(ACL_RESET, sql.acl_reset("table", v.qualified_name), once=("acl reset", v.qualified_name))
         if recreated:  # what the drop took with it: the privileges and the comment
-            for role, privs in sorted(self.desired_acl("table", v.qualified_name).items()):
-                self.emit(GRANTS, sql.grant("table", v.qualified_name, sorted(privs), [role]),
-                          once=("grant", "table", v.qualified_name, role))
+            self.regrant("table", v.qualified_name, v.qualified_name)
             if managed(v) and v.comment is not None:
                 self.emit(COMMENTS, sql.comment_on(v.kind, v, text=v.comment), once=("comment", v.kind, v.qualified_name))
 

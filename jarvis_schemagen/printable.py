@@ -7,6 +7,7 @@ escape (``\\n``, ``\\x1b``, ``\\u202e``), so the text stays on one line and mean
 """
 from __future__ import annotations
 
+import json
 import re
 
 # C0 controls, DEL, C1 controls, the Unicode line/paragraph separators and the bidirectional
@@ -37,3 +38,15 @@ def has_controls(text: str, allow: str = "") -> str | None:
         if mt.group(0) not in allow:
             return mt.group(0)
     return None
+
+
+def json_text(data, **kwargs) -> str:
+    """``json.dumps(data, ensure_ascii=False, **kwargs)`` with every control, line-separator and
+    bidirectional character written as a ``\\uXXXX`` escape (json.dumps escapes only C0): the
+    document decodes to the same values, and shown raw on a terminal it cannot move the cursor,
+    retitle the window or reorder what it shows."""
+    return _JSON_RAW.sub(lambda mt: f"\\u{ord(mt.group(0)):04x}", json.dumps(data, ensure_ascii=False, **kwargs))
+
+
+# what json.dumps leaves raw in strings: CONTROLS but C0 (which it escapes; C0 in its output is layout)
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

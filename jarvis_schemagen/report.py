@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
 from .access import AccessChange, describe_change, drift_of
 from .compare import Change, Rls
-from .printable import escape_controls
+from .printable import escape_controls, json_text
 from .term import use_color  # noqa: F401  (the one colour decision, term.py; importable here as before)
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def to_json_data(report: DiffReport) -> dict:
 
 
 def format_json(report: DiffReport) -> str:
-    return json.dumps(to_json_data(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(to_json_data(report), indent=2) + "\n"
 
 
 def format_sql(report: DiffReport) -> str:
@@ -163,12 +162,18 @@ def _show_item(x) -> str:
     return str(x)
 
 
+def _granted(g: m.Grant | None) -> str:
+    """``insert, select (with grant option: select)``."""
+    if g is None:
+        return "none"
+    text = ", ".join(g.privileges)
+    return text + (f" (with grant option: {', '.join(g.grant_option)})" if g.grant_option else "")
+
+
 def _describe(c: Change) -> list[str]:
     """The lines under a change's headline: what differs, database side first."""
     if c.kind == "grant":
-        b = ", ".join(c.before.privileges) if c.before else "none"
-        a = ", ".join(c.after.privileges) if c.after else "none"
-        return [f"database grants {b}; spec grants {a}"]
+        return [f"database grants {_granted(c.before)}; spec grants {_granted(c.after)}"]
     if c.kind == "comment":
         return [f"database: {_show(c.before)}", f"spec:     {_show(c.after)}"]
     if c.kind == "owner":

@@ -33,10 +33,11 @@ class Database:
     source: str  # where it came from: "--db", "$DATABASE_URL", ".env.local", "PG* variables"
 
 
-def parse_env_file(text: str) -> dict[str, str]:
-    """``KEY=value`` pairs of a dotenv file, without expanding or executing anything."""
+def parse_env_file(text: str, unterminated: dict[str, int] | None = None) -> dict[str, str]:
+    """``KEY=value`` pairs of a dotenv file, without expanding or executing anything. A value with an
+    unterminated quote is left out; ``unterminated`` (if given) gets its key and line number."""
     out: dict[str, str] = {}
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -49,8 +50,10 @@ def parse_env_file(text: str) -> dict[str, str]:
             end = value.find(q, 1)
             while q == '"' and end > 0 and value[end - 1] == "\\":
                 end = value.find(q, end + 1)
-            if end < 0:
-                continue  # unterminated quote: not a value we can trust
+            if end < 0:  # unterminated quote: not a value we can trust
+                if unterminated is not None:
+                    unterminated[key] = number
+                continue
             inner = value[1:end]
             if q == '"':
                 inner = re.sub(r'\\(["\\])', r"\1", inner).replace("\\n", "\n")
@@ -79,6 +82,9 @@ def where_we_look(cwd: Path) -> str:
 def resolve_database(db: str | None, cwd: str | Path | None = None, environ=None) -> Database:
     """The database to use, by the documented order; UsageError naming every place looked at."""
     env = os.environ if environ is None else environ
+    if db is not None and not db.strip():  # `--db "$STAGING_URL"` with the variable unset: never a fallback
+        raise UsageError("--db is empty (an unset variable in `--db \"$URL\"`?); give a URL, or leave --db out "
+                         f"to use {DB_VARIABLE}, .env.local/.env or PG* variables")
     if db:
         return Database(db, "--db")
     if env.get(DB_VARIABLE):
@@ -92,7 +98,11 @@ def resolve_database(db: str | None, cwd: str | Path | None = None, environ=None
             continue
         except OSError as e:
             raise UsageError(f"cannot read {path}: {e.strerror}") from None
-        value = parse_env_file(text).get(DB_VARIABLE)
+        unterminated: dict[str, int] = {}
+        value = parse_env_file(text, unterminated).get(DB_VARIABLE)
+        if DB_VARIABLE in unterminated:  # said, not skipped for the next place (maybe another database)
+            raise UsageError(f"{path}:{unterminated[DB_VARIABLE]}: the value of {DB_VARIABLE} has an "
+                             "unterminated quote")
         if value:
             return Database(value, name)
     conninfo = _conninfo_from_pg_env(env)

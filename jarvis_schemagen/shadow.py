@@ -21,10 +21,22 @@ def first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-NO_SHADOW = ("no shadow database: no PostgreSQL server binaries (initdb, pg_ctl, postgres) were found to start "
-             "a throwaway one. Pass --shadow-db URL (a server where schemagen may create and drop a temporary "
-             "database; PostgreSQL of the target's major version), install the server binaries (e.g. "
-             "`apt-get install postgresql`), or set SCHEMAGEN_PG_BIN to their directory")
+def no_shadow(why: str | None = None) -> str:
+    """Why there is no shadow database, and the ways out: no binaries found, SCHEMAGEN_PG_BIN naming a
+    directory without them, or (``why``) a throwaway cluster that did not start."""
+    env = os.environ.get("SCHEMAGEN_PG_BIN")
+    if why:
+        lines = [ln.strip() for ln in why.splitlines() if ln.strip()]
+        reason = "cannot start a throwaway cluster: " + " | ".join(lines[:1] + lines[1:][-3:])
+    elif env:
+        reason = (f"SCHEMAGEN_PG_BIN={env} holds no PostgreSQL server binaries (initdb, pg_ctl, postgres) to "
+                  "start a throwaway one")
+    else:
+        reason = "no PostgreSQL server binaries (initdb, pg_ctl, postgres) were found to start a throwaway one"
+    return (f"no shadow database: {reason}. Pass --shadow-db URL (a server where schemagen may create and drop "
+            "a temporary database; PostgreSQL of the target's major version)"
+            + ("" if why else ", install the server binaries (e.g. `apt-get install postgresql`), or "
+               + ("point SCHEMAGEN_PG_BIN at" if env else "set SCHEMAGEN_PG_BIN to") + " their directory"))
 
 
 def shadow_major_version(shadow_url: str | None, timeout: int = 10) -> int:
@@ -39,15 +51,15 @@ def shadow_major_version(shadow_url: str | None, timeout: int = 10) -> int:
             return conn.info.server_version // 10000
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        raise UsageError(NO_SHADOW)
+        raise UsageError(no_shadow())
     try:
         out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
                              timeout=30).stdout
     except (OSError, subprocess.SubprocessError) as e:
-        raise UsageError(f"{NO_SHADOW} ({bin_dir / 'postgres'}: {e})") from None
+        raise UsageError(no_shadow(f"{bin_dir / 'postgres'}: {e}")) from None
     found = re.search(r"(\d+)(?:\.\d+)?", out)
     if not found:
-        raise UsageError(f"{NO_SHADOW} (cannot tell the version of {bin_dir / 'postgres'}: {out.strip()!r})")
+        raise UsageError(no_shadow(f"cannot tell the version of {bin_dir / 'postgres'}: {out.strip()!r}"))
     return int(found.group(1))
 
 
@@ -79,9 +91,13 @@ class ShadowServer:
         from .pg import TempCluster
 
         try:
-            self.cluster = TempCluster().start()
+            cluster = TempCluster()  # finds the binaries
         except DatabaseError:
-            raise UsageError(NO_SHADOW) from None
+            raise UsageError(no_shadow()) from None
+        try:
+            self.cluster = cluster.start()
+        except DatabaseError as e:  # binaries found, but initdb or the server failed: say why
+            raise UsageError(no_shadow(str(e))) from None
         self.url = self.cluster.url
         return self
 

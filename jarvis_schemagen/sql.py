@@ -697,20 +697,28 @@ def grant_target(on: str, obj: Rel | m.Function) -> tuple[str | None, str]:
     return None, f"{on} {rel(obj)}"
 
 
-def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False) -> str:
+def grant(on: str, obj: Rel | m.Function, privileges: Iterable[str], to: Iterable[str], *, revoke: bool = False,
+          grant_option: bool = False, cascade: bool = False) -> str:
     """``grant <privileges> on <kind> <object> to <roles>`` (or ``revoke ... from``); privileges in
     the order given. ``on`` is table | sequence | function (``obj`` a signature) | schema |
-    column (``obj`` ``schema.table.column``)."""
+    column (``obj`` ``schema.table.column``). ``grant_option``: a grant ``with grant option``, a
+    revoke of only the option (``revoke grant option for``); ``cascade`` (revokes): also what the
+    grantees granted on with the option (PostgreSQL refuses the revoke while that exists)."""
     column, target = grant_target(on, obj)
     privs = _privileges(privileges, column)
     if revoke:
-        return f"revoke {privs} on {target} from {roles(to)};"
-    return f"grant {privs} on {target} to {roles(to)};"
+        option = "grant option for " if grant_option else ""
+        return f"revoke {option}{privs} on {target} from {roles(to)}{' cascade' if cascade else ''};"
+    if cascade:
+        raise ValueError("cascade is a revoke's")
+    return f"grant {privs} on {target} to {roles(to)}{' with grant option' if grant_option else ''};"
 
 
 def grant_statement(g: m.Grant) -> str:
-    """A spec grant (or revoke) as written."""
-    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke")
+    """A spec grant (or revoke) as written: a grant with ``grant_option`` has it on all of its privileges."""
+    if g.grant_option and set(g.grant_option) != set(g.privileges):
+        raise ValueError("a grant statement has the grant option on all of its privileges or on none")
+    return grant(g.on, g.object, g.privileges, g.roles, revoke=g.action == "revoke", grant_option=bool(g.grant_option))
 
 
 def _revoke_loop(source: str, fmt_args: str, fmt: str) -> str:
@@ -864,6 +872,63 @@ def alter_domain(before: m.Domain, after: m.Domain) -> list[str]:
     out += [f"{name} drop constraint {quote_ident(c)};" for c, e in sorted(have.items()) if want.get(c) != e]
     out += [f"{name} add constraint {quote_ident(c)} check ({e});" for c, e in sorted(want.items()) if have.get(c) != e]
     return out
+
+
+def type_dependents_guard(ty: m.EnumType | m.Domain, columns: Sequence[tuple[str, str, str]]) -> str:
+    """A DO block for the start of a type's recreation (rename, create, move columns, drop the old):
+    it raises, naming them, when objects the plan does not move still depend on the type or its
+    array type, e.g. an app's own table or function. ``columns``: (schema, table, column) of the
+    columns the plan moves; their defaults and the constraints, indexes, triggers and policies of
+    their tables are the plan's too (PostgreSQL rebuilds them with the column). Without it the
+    final ``drop type`` fails, with PostgreSQL's hint to add CASCADE, which would drop them.
+    Every name is compared as a literal with the catalog's parts, never parsed from text."""
+    kind = "domain" if isinstance(ty, m.Domain) else "type"
+    moved = ", ".join(f"({quote_literal(s)}, {quote_literal(t)}, {quote_literal(c)})" for s, t, c in columns) \
+        if columns else "(null, null, null)"
+    cls = "'pg_catalog.{}'::pg_catalog.regclass".format
+    on_table = "\n                    or ".join(
+        f"d.classid = {cls(catalog)} and exists (select from pg_catalog.{table} as o\n"
+        f"                        where o.{key} = d.objid and o.{rel} in (select attrelid from moved_columns))"
+        for catalog, table, key, rel in (("pg_constraint", "pg_constraint", "oid", "conrelid"),
+                                         ("pg_trigger", "pg_trigger", "oid", "tgrelid"),
+                                         ("pg_policy", "pg_policy", "oid", "polrelid"),
+                                         ("pg_class", "pg_index", "indexrelid", "indrelid")))
+    hint = (f"Recreating the {kind} (to remove or reorder enum values, or change a domain's base type) moves only "
+            "the spec's columns to the new one. Move these objects off it first (e.g. alter their columns to "
+            "text), or declare them in the spec; do not drop the old type with CASCADE: that drops them with "
+            "their data.")
+    body = f"""
+declare
+    found text;
+begin
+    with moved(nsp, rel, col) as (values {moved}),
+    moved_columns as (
+        select a.attrelid, a.attnum from pg_catalog.pg_attribute as a
+          join pg_catalog.pg_class as c on c.oid = a.attrelid
+          join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+          join moved as k on k.nsp = n.nspname and k.rel = c.relname and k.col = a.attname),
+    ty as (
+        select t.oid, t.typarray from pg_catalog.pg_type as t
+          join pg_catalog.pg_namespace as n on n.oid = t.typnamespace
+         where n.nspname = {quote_literal(ty.schema)} and t.typname = {quote_literal(ty.name)})
+    select pg_catalog.string_agg(x.what, ', ' order by x.what) into found
+      from (select distinct pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) as what
+              from pg_catalog.pg_depend as d, ty
+             where d.refclassid = {cls("pg_type")} and d.refobjid in (ty.oid, ty.typarray)
+               and d.deptype = 'n'  -- auto ones (a domain's own checks) go with it
+               and not (d.classid = {cls("pg_class")}
+                        and (d.objid, d.objsubid) in (select * from moved_columns))
+               and not (d.classid = {cls("pg_attrdef")} and exists (select from pg_catalog.pg_attrdef as ad
+                        where ad.oid = d.objid and (ad.adrelid, ad.adnum) in (select * from moved_columns)))
+               and not ({on_table})) as x;
+    if found is not null then
+        raise exception '%', {quote_literal(f"cannot recreate {kind} {ty.schema}.{ty.name}: objects the spec does not "
+                                            "cover use it: ")} || found
+            using hint = {quote_literal(hint)}, errcode = '2BP01';
+    end if;
+end
+"""
+    return f"do {dollar_quote(body, 'do')};"
 
 
 def rename(kind: str, obj: Rel, new_name: str) -> str:

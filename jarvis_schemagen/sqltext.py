@@ -19,6 +19,20 @@ DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]
 _ATOMIC = re.compile(r"\s+atomic\b", re.IGNORECASE)
 
 
+def _block_comment_end(text: str, i: int) -> tuple[int, bool]:
+    """The offset after the ``/* ... */`` comment opening at ``i`` (comments nest in PostgreSQL), and
+    whether it is closed."""
+    n, depth, i = len(text), 1, i + 2
+    while i < n and depth:
+        if text.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif text.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+        else:
+            i += 1
+    return i, depth == 0
+
+
 def statement_spans(text: str) -> list[tuple[int, int]] | None:
     """``[start, end)`` offsets of each non-empty statement, in the order the server runs them.
 
@@ -34,15 +48,8 @@ def statement_spans(text: str) -> list[tuple[int, int]] | None:
         elif text.startswith("--", i):
             j = text.find("\n", i)
             i = n if j < 0 else j + 1
-        elif text.startswith("/*", i):  # comments nest in PostgreSQL
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
+        elif text.startswith("/*", i):
+            i = _block_comment_end(text, i)[0]
         elif c == ";":
             if start is not None:
                 spans.append((start, i + 1))
@@ -163,15 +170,8 @@ def expression_problem(text: str) -> str | None:
                 return "a -- comment runs to its end (it would comment out the closing parenthesis)"
             i = j + 1
         elif text.startswith("/*", i):
-            d, i = 1, i + 2
-            while i < n and d:
-                if text.startswith("/*", i):
-                    d, i = d + 1, i + 2
-                elif text.startswith("*/", i):
-                    d, i = d - 1, i + 2
-                else:
-                    i += 1
-            if d:
+            i, closed = _block_comment_end(text, i)
+            if not closed:
                 return "a /* comment is not closed"
         elif c == ";":
             return "it contains ';' outside a string: an expression cannot end the statement"
@@ -230,3 +230,101 @@ def _quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int | None
         else:
             j += 1
     return None
+
+
+_CAST = re.compile(r"\s*::\s*")
+_ARRAY_SUFFIX = re.compile(r"\s*\[\s*\]")
+_DOT = re.compile(r"\s*\.\s*")
+
+
+def string_literals(text: str) -> list[tuple[str, str | None]]:
+    """``(value, cast)`` for each string constant of ``text`` outside comments, quoted identifiers
+    and dollar quotes (function bodies): the value as PostgreSQL reads it (doubled quotes undone;
+    in ``E'...'`` the backslash escapes of a quote and a backslash), and the type of a ``::type``
+    cast right after it (``public.mood``, ``mood[]``: unquoted words lower-cased, quotes removed),
+    else None. Linear: one pass of the lexer. ``cast('x' as t)`` and ``t 'x'`` are not followed."""
+    out: list[tuple[str, str | None]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif text.startswith("/*", i):
+            i = _block_comment_end(text, i)[0]
+        elif c == "'" or (c in "eE" and text.startswith("'", i + 1)
+                          and not (i and (text[i - 1].isalnum() or text[i - 1] in "_$"))):
+            escape = c != "'"
+            start = i + 1 if escape else i
+            j = _quoted_end(text, start, "'", backslash=escape) or n
+            value = text[start + 1:j - 1].replace("''", "'")
+            if escape:
+                value = re.sub(r"\\(['\\])", r"\1", value)
+            cast, i = _cast_after(text, j)
+            out.append((value, cast))
+        elif c in "\"$":
+            i = _skip_token(text, i)
+            if i < 0:  # not reached: only `begin atomic` returns -1, and it starts with a word
+                break
+        else:
+            mt = _WORD.match(text, i)
+            i = mt.end() if mt else i + 1
+    return out
+
+
+def _cast_after(text: str, i: int) -> tuple[str | None, int]:
+    """The type named by a ``::type`` cast at ``i`` (see ``string_literals``) and the offset after it."""
+    mt = _CAST.match(text, i)
+    if not mt:
+        return None, i
+    j, parts = mt.end(), []
+    while True:
+        if text.startswith('"', j):
+            end = _quoted_end(text, j, '"', backslash=False)
+            if end is None:
+                return None, i
+            parts.append(text[j + 1:end - 1].replace('""', '"'))
+            j = end
+        else:
+            word = _WORD.match(text, j)
+            if not word:
+                break
+            parts.append(word.group(0).lower())
+            j = word.end()
+        dot = _DOT.match(text, j)
+        if not dot:
+            break
+        j = dot.end()
+    if not parts:
+        return None, i
+    name = ".".join(parts)
+    while (arr := _ARRAY_SUFFIX.match(text, j)):
+        name, j = name + "[]", arr.end()
+    return name, j
+
+
+def _array_elements(text: str) -> list[str]:
+    """The elements of a one-dimensional array literal ``{a,"b c"}`` (quotes removed), else []."""
+    text = text.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return []
+    return [e.strip().strip('"') for e in text[1:-1].split(",")]
+
+
+def uses_value(text: str | None, value: str, types: set[str], bare: bool = False) -> bool:
+    """Whether ``text`` holds ``value`` as a string constant cast to one of ``types`` (``'x'::mood``,
+    or an element of ``'{x,y}'::mood[]``) or, with ``bare``, as a constant without a cast (``'x'``,
+    ``'{x}'``): the caller knows the text compares it with a column of the type. A heuristic over
+    constants (see ``string_literals``), not a parse: a value built at run time is not seen."""
+    if not text or ("'" not in value and "\\" not in value and value not in text):
+        return False
+    for literal, cast in string_literals(text):
+        if cast is None:
+            if bare and (literal == value or value in _array_elements(literal)):
+                return True
+        elif cast in types:
+            if literal == value:
+                return True
+        elif cast.endswith("[]") and cast.rstrip("[]") in types and value in _array_elements(literal):
+            return True
+    return False

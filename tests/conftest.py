@@ -13,6 +13,7 @@ Fixtures:
   db           per test: URL of a fresh database cloned from the template
   db_conn      per test: an autocommit psycopg connection to ``db``
   empty_db     per test: URL of a fresh, plain database (no template objects)
+  clone        per test: ``clone(template)``, URL of a fresh copy of a database
 Tests using any of them get the ``db`` marker (``pytest -m "not db"`` runs the rest).
 """
 from __future__ import annotations
@@ -134,7 +135,24 @@ def empty_db(pg_server):
     pg.drop_database(pg_server.url, name)
 
 
-_DB_FIXTURES = {"pg_server", "template_db", "db", "db_conn", "empty_db"}
+@pytest.fixture
+def clone(pg_server):
+    """A factory: ``clone(template)`` is the URL of a fresh copy of database ``template`` (all dropped
+    after the test)."""
+    made = []
+
+    def _clone(template: str) -> str:
+        name = _new_name("schemagen_clone")
+        pg.create_database(pg_server.url, name, template=template)
+        made.append(name)
+        return pg_server.url_for(name)
+
+    yield _clone
+    for name in made:
+        pg.drop_database(pg_server.url, name)
+
+
+_DB_FIXTURES = {"pg_server", "template_db", "db", "db_conn", "empty_db", "clone"}
 
 
 def pytest_collection_modifyitems(items):

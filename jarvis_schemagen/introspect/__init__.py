@@ -243,11 +243,16 @@ def build(rows: dict[str, list[tuple]]) -> m.Schema:
             comment=comments.get(("function", schema, None, f"{name}({identity})")), owner=owner))
     functions.sort(key=lambda f: f.signature)
 
-    acl: dict[tuple[str, str, str], list[str]] = {}
-    for on, obj, role, privilege in rows["grants"]:
-        acl.setdefault((on, obj, role), []).append(privilege)
-    grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(set(privs))), roles=(role,))
-                   for (on, obj, role), privs in sorted(acl.items()))
+    # a privilege granted by several grantors is held with grant option if any of them gave it
+    acl: dict[tuple[str, str, str], tuple[set[str], set[str]]] = {}
+    for on, obj, role, privilege, grantable in rows["grants"]:
+        privs, options = acl.setdefault((on, obj, role), (set(), set()))
+        privs.add(privilege)
+        if grantable:
+            options.add(privilege)
+    grants = tuple(m.Grant(on=on, object=obj, privileges=tuple(sorted(privs)), roles=(role,),
+                           grant_option=tuple(sorted(options)))
+                   for (on, obj, role), (privs, options) in sorted(acl.items()))
 
     types = tuple(m.EnumType(schema=schema, name=name, values=tuple(values),
                              comment=comments.get(("type", schema, name, None)))

@@ -1,6 +1,7 @@
 -- Effective ACLs (NULL = the built-in default, via acldefault) of tables (and views), their columns,
--- sequences, functions and schemas, one row per (object, grantee, privilege). The owner's own
--- privileges are left out: they follow ownership, which differs between servers.
+-- sequences, functions and schemas, one row per (object, grantee, privilege, grantor) with whether
+-- it is held WITH GRANT OPTION. The owner's own privileges are left out: they follow ownership,
+-- which differs between servers.
 -- Grantee 0 is PUBLIC.
 with acl as (
     select 'table' as "on", n.nspname || '.' || c.relname as object, c.relowner as owner,
@@ -46,9 +47,10 @@ with acl as (
 select acl."on",
        acl.object,
        case when (acl.a).grantee = 0 then 'public' else r.rolname end as role,
-       lower((acl.a).privilege_type) as privilege
+       lower((acl.a).privilege_type) as privilege,
+       (acl.a).is_grantable as grantable
   from acl
   left join pg_catalog.pg_roles as r on r.oid = (acl.a).grantee
  where (acl.a).grantee <> acl.owner
    and ((acl.a).grantee = 0 or r.rolname is not null)
- order by 1, 2, 3, 4
+ order by 1, 2, 3, 4, 5

@@ -96,6 +96,8 @@ _GRANT_KEYS = {
     "revoke": texts("Privileges to revoke."),
     "to": texts("Roles a grant goes to."),
     "from": texts("Roles a revoke takes from."),
+    "grant_option": bool_("WITH GRANT OPTION: the grantees may grant these privileges on (a grant to roles, "
+                          "not on a revoke, not to public)."),
     "migration": MIGRATION,
 }
 _INDEX_KEYS = {

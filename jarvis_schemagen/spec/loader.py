@@ -398,6 +398,15 @@ class _Loader:
                 self.ctx.error(item, f"`{action}` needs `{roles_key}: [roles]`")
                 continue
             privs = tuple(p.lower() for p in f[action])
+            grantees = tuple(r.lower() for r in f[roles_key])
+            if f.get("grant_option") and action == "revoke":
+                self.ctx.error(f["@grant_option"], "`grant_option` goes on a grant; a revoke takes the privilege "
+                                                   "and its grant option")
+                continue
+            if f.get("grant_option") and "public" in grantees:
+                self.ctx.error(f["@grant_option"], "`grant_option` cannot go to public (PostgreSQL grants options "
+                                                   "only to roles): grant public in an item of its own")
+                continue
             kind = "column" if f.get("columns") else on
             for p in privs:
                 if p not in PRIVILEGES[kind]:
@@ -406,9 +415,10 @@ class _Loader:
             # a column-level grant becomes one grant per column (PostgreSQL's ACL is per column)
             for target in [f"{obj}.{c}" for c in f["columns"]] if kind == "column" else [obj]:
                 self.grants.append(m.Grant(
-                    on=kind, object=target, privileges=privs, roles=tuple(r.lower() for r in f[roles_key]),
+                    on=kind, object=target, privileges=privs, roles=grantees,
                     action=action, migration=None if owner_assumed and not f.get("migration") else mig,
                     assumed=owner_assumed and not f.get("migration"), pos=self.ctx.pos(item),
+                    grant_option=privs if f.get("grant_option") else (),
                 ))
 
     def _top_level_grants(self, node) -> None:

@@ -1,10 +1,13 @@
 """Cross-object checks on a loaded spec: references resolve, and nothing depends on a later migration."""
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 
 from .. import model as m
 from .. import platform
+from ..sqltext import uses_value
 from .problems import Problem, did_you_mean
 
 BUILTIN_SCHEMAS = {"public", "pg_catalog"}
@@ -326,3 +329,108 @@ def _fk_cycles(schema: m.Schema, err) -> None:
 
     for name in sorted(edges):
         visit(name)
+
+
+def yaml_scalar(text: str) -> str:
+    """``text`` as a YAML flow scalar for a message: plain when it reads back as the same string."""
+    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) and text.lower() not in _YAML_WORDS \
+        else json.dumps(text, ensure_ascii=False)
+
+
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
+def _mentions_any(text: str | None, names: set[str]) -> bool:
+    return bool(text) and any(re.search(r'(?<![\w$])"?' + re.escape(n) + r'"?(?![\w$])', text) for n in names)
+
+
+def enum_value_problems(schema: m.Schema, released: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
+    """Objects that use an enum value in the migration that adds it (``{value: x, migration: "006"}``
+    used by an object of 006): PostgreSQL refuses a new value in the transaction that added it
+    ("unsafe use of new value"), and apply runs each file in one transaction.
+
+    ``released``: migration ids whose files are frozen; their objects are not checked (a day-two
+    edit of an object of a released migration is captured by a later file, where the value exists).
+
+    A use is the value as a string constant (see ``sqltext.uses_value``): cast to the type
+    (``'x'::mood``) in any expression, function argument default, SQL-language function body, view
+    query or data statement of the migration; or bare (``'x'``) in a column default or seed row of
+    a column of the type, a domain over it, an argument of the type, or an expression that names a
+    column of the type (its own table's for table objects, any table's for views, bodies and data).
+    """
+    added: dict[str, list[tuple[m.EnumType, str]]] = {}
+    for ty in schema.types:
+        for value, mig in ty.value_migrations:
+            if mig not in released:
+                added.setdefault(mig, []).append((ty, value))
+    if not added:
+        return []
+    problems: list[Problem] = []
+
+    def names(ty: m.EnumType) -> set[str]:
+        return {ty.qualified_name} | ({ty.name} if ty.schema == "public" else set())
+
+    def of_type(type_text: str, ty: m.EnumType) -> bool:
+        return type_text.rstrip("[]") in names(ty)
+
+    def check(obj, table, what: str, text: str | None, bare) -> None:
+        """``bare``: (type) -> whether a constant without a cast counts in ``text``."""
+        mig = m.effective_migration(obj, table)
+        for ty, value in added.get(mig, ()):
+            if text and uses_value(text, value, names(ty), bare(ty)):
+                problems.append(Problem(getattr(obj, "pos", None) or getattr(table, "pos", None), (
+                    f"{what} (migration {mig}) uses enum value '{value}' of {ty.qualified_name}, which the same "
+                    f"migration adds (the type is declared at {ty.pos or 'the spec'}): PostgreSQL cannot use a "
+                    "new enum value in the transaction that adds it (\"unsafe use of new value\") and apply runs "
+                    "each migration in one transaction. Add the value in an earlier migration of its own "
+                    f"(`{{value: {yaml_scalar(value)}, migration: \"<id>\"}}`, with a migration before {mig} that only adds "
+                    "it), or move this use to a later migration")))
+
+    columns = {ty.qualified_name: {t.qualified_name: {c.name for c in t.columns if of_type(c.type, ty)}
+                                   for t in schema.tables} for ty in schema.types}
+    anywhere = {q: set().union(*by_table.values()) for q, by_table in columns.items()}
+
+    def naming(text: str | None, table: m.Table | None = None):
+        """Bare constants count in ``text`` when it names a column of the type."""
+        return lambda ty: _mentions_any(text, columns[ty.qualified_name].get(table.qualified_name, set())
+                                        if table is not None else anywhere[ty.qualified_name])
+
+    for t in schema.tables:
+        tq = t.qualified_name
+        for c in t.columns:
+            check(c, t, f"the default of column {tq}.{c.name}", c.default, lambda ty, c=c: of_type(c.type, ty))
+            check(c, t, f"the generated column {tq}.{c.name}", c.generated, naming(c.generated, t))
+        for k in t.constraints:
+            check(k, t, f"constraint {k.name} on {tq}", k.expression, naming(k.expression, t))
+        for i in t.indexes:
+            for text in [k.expression for k in i.keys if not k.is_column] + [i.where]:
+                check(i, t, f"index {i.name} on {tq}", text, naming(text, t))
+        for p in t.policies:
+            for text in (p.using, p.with_check):
+                check(p, t, f"policy '{p.name}' on {tq}", text, naming(text, t))
+        for tr in t.triggers:
+            check(tr, t, f"the when condition of trigger {tr.name} on {tq}", tr.when, naming(tr.when, t))
+        for part in t.partitions:
+            check(part, t, f"partition {part.name} of {tq}", part.bound, naming(t.partition_by, t))
+        if t.seed:
+            seeded = m.Table(t.schema, t.name, migration=t.seed_migration or m.effective_migration(t), pos=t.pos)
+            for row in t.seed:
+                for col, v in row:
+                    cdef = t.column(col)
+                    if v is not None and cdef is not None:
+                        check(seeded, None, f"a seed row of {tq} (column {col})", "'" + v.replace("'", "''") + "'",
+                              lambda ty, cdef=cdef: of_type(cdef.type, ty))
+    for f in schema.functions:
+        for a in f.arguments:
+            check(f, None, f"the default of argument {a.name or a.type} of function {f.qualified_name}", a.default,
+                  lambda ty, a=a: of_type(a.type, ty))
+        if f.language == "sql":  # parsed when created (check_function_bodies); PL/pgSQL bodies only when run
+            check(f, None, f"the body of function {f.qualified_name}", f.body, naming(f.body))
+    for v in schema.views:
+        check(v, None, f"{v.kind} {v.qualified_name}", v.query, naming(v.query))
+    for d in schema.domains:
+        for text in [d.default] + [e for _, e in d.checks]:
+            check(d, None, f"domain {d.qualified_name}", text, lambda ty, d=d: of_type(d.type, ty))
+    for s in schema.data:
+        check(s, None, f"data statement {s.name}", s.sql, naming(s.sql))
+    return problems

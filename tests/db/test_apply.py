@@ -204,6 +204,19 @@ def test_changed_applied_file_is_refused_pointing_to_render_name(db, tmp_path):
     assert scalar(db, "select obj_description('public.one'::regclass)") is None  # never re-run
 
 
+def test_another_migration_under_an_applied_id_is_named_as_such(db, tmp_path):
+    """A database adopted with `schemagen inspect` that already had a ledger: its 001 is another
+    migration, not an edit of 001_initial_schema.sql; the refusal says which one was applied."""
+    d = tmp_path / "m"
+    write(d, "001_create_user_plans_table.sql", "create table if not exists public.one (id int);\n")
+    assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+    (d / "001_create_user_plans_table.sql").unlink()
+    f = write(d, "001_initial_schema.sql", "create table if not exists public.one (id int, n int);\n")
+    r = cli("apply", "--db", db, "--dir", d)
+    assert r.exit_code == 1
+    assert f"changed: {f} (another migration with id 001 was applied there, create_user_plans_table: " in r.output
+
+
 def test_pending_file_sorting_before_an_applied_one_is_refused_naming_both(db, tmp_path):
     d = tmp_path / "m"
     write(d, "001_one.sql", "create table public.one (id int);\n")

@@ -371,8 +371,10 @@ def test_extra_trigger_on_a_managed_table(jdb, fixed):
      "privileges on column public.user_plans.conversations_used to authenticated", "drop"),
     ("grant update on sequence public.usage_events_id_seq to anon",
      "privileges on sequence public.usage_events_id_seq to anon", "drop"),
+    ("grant select on public.user_plans to authenticated with grant option",
+     "privileges on table public.user_plans to authenticated", "alter"),
 ], ids=["table-to-anon", "table-widened", "table-revoked", "function-to-anon", "function-to-public",
-        "column", "identity-sequence-to-anon"])
+        "column", "identity-sequence-to-anon", "grant-option"])
 def test_grant_drift(jdb, fixed, breaking, obj, action):
     fixed(jdb, breaking, "grant", obj, action)
 

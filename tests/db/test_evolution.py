@@ -100,21 +100,6 @@ def released_db(pg_server, assumed_db, released_repo):
 
 
 @pytest.fixture
-def clone(pg_server):
-    made = []
-
-    def _clone(template: str) -> str:
-        name = f"evo_{uuid.uuid4().hex[:12]}"
-        pg.create_database(pg_server.url, name, template=template)
-        made.append(name)
-        return pg_server.url_for(name)
-
-    yield _clone
-    for name in made:
-        pg.drop_database(pg_server.url, name)
-
-
-@pytest.fixture
 def project(released_repo, tmp_path) -> Path:
     d = tmp_path / "project"
     shutil.copytree(released_repo, d)

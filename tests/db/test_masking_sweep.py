@@ -43,6 +43,10 @@ def forms(host: str, port: str, dbname: str) -> dict[str, str]:
         "conninfo double quotes": f'host={host} port={port} dbname={dbname} user=postgres password="{PASSWORD}"',
         "conninfo unquoted": f"host={host} port={port} dbname={dbname} user=postgres password={PASSWORD}",
         "conninfo sslpassword": f"host={host} port={port} dbname={dbname} user=postgres sslpassword='{cq}'",
+        # user mistakes libpq refuses: its message names the keyword, ours showed the value
+        "conninfo misspelled keyword": f"host={host} port={port} dbname={dbname} user=postgres pasword='{cq}'",
+        "url misspelled query keyword": f"postgresql://postgres@/{dbname}?host={h}&port={port}&pasword={enc}",
+        "url another scheme": f"mysql://postgres:{enc}@/{dbname}?host={h}&port={port}",
     }
 
 

@@ -9,6 +9,7 @@ Bounded for CI (a handful of examples each, the issue's payloads always among th
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import uuid
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from jarvis_schemagen import api, pg
 from jarvis_schemagen.diff import diff
 from jarvis_schemagen.errors import SpecError
-from jarvis_schemagen.report import format_sql, format_text
+from jarvis_schemagen.report import format_json, format_sql, format_text
 
 pytestmark = pytest.mark.db
 
@@ -343,6 +344,9 @@ def test_hostile_names_in_the_database_are_data_in_diff_output(pg_server, jarvis
         assert report.drift
         text = format_text(report)
         assert not any(ch in text for ch in "\x1b\r\u202e\u2028"), "a control character reached the terminal"
+        shown = format_json(report)  # JSON too: every such character escaped, still valid JSON
+        assert not any(ch in shown for ch in "\x1b\r\u202e\u2028\x85"), "a control character in the JSON text"
+        assert json.loads(shown)["drift"]
         sql = format_sql(report)
         odd = [line for line in sql.splitlines() if any(ch in line for ch in "\x1b\r\u202e\u2028")]
         assert not odd, f"a control character in the SQL text: {odd}"

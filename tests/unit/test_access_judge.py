@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from jarvis_schemagen import model as m
-from jarvis_schemagen.access import Cell, Condition, judge, matrix, spec_acl
+from jarvis_schemagen.access import Cell, Condition, format_text, judge, matrix, spec_acl
 
 OWN = "(uid() = user_id)"
 
 
-def rows(permissive=(OWN,), restrictive=(), columns=None):
-    return Cell("rows", "", columns, Condition(tuple(permissive), tuple(restrictive)))
+def rows(permissive=(OWN,), restrictive=(), columns=None, grant_option=False):
+    return Cell("rows", "", columns, Condition(tuple(permissive), tuple(restrictive)), grant_option=grant_option)
 
 
 @pytest.mark.parametrize("before, after, verdict", [
@@ -25,6 +25,10 @@ def rows(permissive=(OWN,), restrictive=(), columns=None):
     (Cell("all", ""), Cell("denied", ""), "narrowed"),
     (rows(), rows(), None),
     (Cell("denied", "no select privilege"), Cell("denied", "row level security: no policy"), None),
+    (rows(), rows(grant_option=True), "widened"),
+    (Cell("all", "", grant_option=True), Cell("all", ""), "narrowed"),
+    (Cell("all", ""), rows(grant_option=True), "changed"),
+    (Cell("denied", ""), Cell("all", "", grant_option=True), "widened"),
 ])
 def test_judge(before, after, verdict):
     assert judge(before, after) == verdict
@@ -52,3 +56,26 @@ def test_offline_acls_follow_defaults_grants_and_revokes_in_order():
     assert mx.function("public.f()").execute == ()
     assert mx.table("public.t").cell("anon", "select").access == "denied"  # RLS on, no policy
     assert mx.table("public.t").cell("anon", "truncate").access == "denied"
+
+
+def test_offline_acls_and_the_matrix_mark_grant_options():
+    f = m.Function("public", "f", migration="001")
+    t = m.Table("public", "t", migration="001", columns=(m.Column("c", "text"),))
+    spec = m.Schema(
+        migrations=(m.Migration("001", "x"),), namespaces=(m.Namespace("public", assumed=True),),
+        tables=(t,), functions=(f,), roles=(m.Role("member", member_of=("holder",)),),
+        grants=(m.Grant("table", "public.t", ("all",), ("holder",), migration="001", grant_option=("all",)),
+                m.Grant("table", "public.t", ("delete",), ("holder",), action="revoke", migration="001"),
+                m.Grant("column", "public.t.c", ("update",), ("anon",), migration="001", grant_option=("update",)),
+                m.Grant("function", "public.f()", ("execute",), ("anon",), migration="001",
+                        grant_option=("execute",))))
+    acl = {(g.on, g.object, g.roles[0]): g.grant_option for g in spec_acl(spec).grants}
+    assert acl[("table", "public.t", "holder")] == ("insert", "references", "select", "trigger", "truncate", "update")
+    mx = matrix(spec_acl(spec), ("anon", "holder", "member"))
+    cells = mx.table("public.t")
+    assert cells.cell("member", "select").grant_option  # through membership
+    assert not cells.cell("holder", "delete").grant_option  # a revoke takes the option
+    assert cells.cell("anon", "update").grant_option and not cells.cell("anon", "select").grant_option
+    assert mx.function("public.f()").grant_option == ("anon",)
+    assert "ALL*" in format_text(mx) and "x*" in format_text(mx)
+    assert "*  with grant option" in format_text(mx)

@@ -308,6 +308,15 @@ def test_acl_of_managed_tables_and_functions_is_compared_fully():
     assert alter.before.privileges == ("select", "update") and alter.after.privileges == ("select",)
 
 
+def test_a_grant_option_is_part_of_the_acl():
+    d = desired(grants=[grant("table", "public.user_plans", "authenticated", "select")])
+    opt = replace(grant("table", "public.user_plans", "authenticated", "select"), grant_option=("select",))
+    (c,) = compare(d, replace(actual_from(d), grants=(opt,))).changes
+    assert (c.kind, c.action, c.detail) == ("grant", "alter", ("privileges", "grant_option"))
+    assert (c.before.grant_option, c.after.grant_option) == (("select",), ())
+    assert compare(replace(d, grants=(opt,)), replace(actual_from(d), grants=(opt,))).changes == ()
+
+
 def test_acl_of_an_assumed_table_is_compared_for_roles_the_spec_mentions_only():
     spec_grants = [m.Grant(on="table", object="public.conversations", privileges=("all",), roles=("anon",),
                            action="revoke", assumed=True)]

@@ -152,6 +152,24 @@ def test_grants_and_revokes():
     assert text.index("revoke insert") < text.index("grant select")
 
 
+def test_grant_options_are_added_and_removed_alone():
+    def g(role, privs, options=()):
+        return m.Grant("table", "public.user plans", privs, (role,), grant_option=options)
+
+    d = m.Schema(tables=(table(),), grants=(g("a", ("insert", "select"), ("select",)), g("b", ("select",)),
+                                            g("c", ("select",), ("select",))))
+    a = m.Schema(tables=(table(),), grants=(g("a", ("select",)), g("b", ("delete", "select"), ("delete", "select")),
+                                            g("c", ("select",), ("select",))))
+    body = lines(sql_of(d, a))[3:-1]
+    assert body == [
+        # b passed its options on? `cascade` takes what it granted with them too
+        'revoke delete on table "public"."user plans" from "b" cascade;',
+        'revoke grant option for select on table "public"."user plans" from "b" cascade;',
+        'grant insert on table "public"."user plans" to "a";',
+        'grant select on table "public"."user plans" to "a" with grant option;',
+    ]
+
+
 def test_function_recreate_rule():
     base = fn(arguments=(m.Argument("a", "integer", default="1"),))
     assert not function_needs_recreate(base, replace(base, body="x", security_definer=True))

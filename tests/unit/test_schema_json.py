@@ -124,6 +124,7 @@ EXTRA = textwrap.dedent("""\
         returns: integer
         language: sql
         body: select a + b
+        grants: [{grant: [execute], to: [reader], grant_option: true}]
     indexes:
       children_pa_idx:
         table: app.children
@@ -169,6 +170,7 @@ EXTRA = textwrap.dedent("""\
         migration: "001"
         grant: [select]
         to: [reader]
+        grant_option: true
       - on: table app.children
         migration: "001"
         grant: [update]

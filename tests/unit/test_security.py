@@ -541,3 +541,15 @@ def test_ordinary_expressions_are_accepted():
 """
     t = api.load_spec_text(spec, "s.yaml").tables[0]
     assert {c.name for c in t.constraints} >= {"t_plan_check", "t_note_check"}
+
+
+@pytest.mark.parametrize("text", ["plain é日🙂", "\x1b]0;pwned\x07", "a\u202eb\u2066c", "\x85next\u2028line\x7f", "q\"\\"])
+def test_json_output_escapes_every_control_and_bidi_character_and_decodes_to_the_same_text(text):
+    import json
+
+    from jarvis_schemagen.printable import CONTROLS, json_text
+
+    shown = json_text({"name": text, "list": [text]}, indent=2)
+    assert not CONTROLS.search(shown.replace("\n", "")), shown  # newlines of the layout only
+    assert json.loads(shown) == {"name": text, "list": [text]}
+    assert "é日🙂" in json_text("é日🙂")  # ordinary non-ASCII text stays readable

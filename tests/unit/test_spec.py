@@ -503,3 +503,63 @@ def test_data_statements_need_a_known_migration_and_sql():
         data:
           x: {migration: "001"}
         """)
+
+
+# ---------------------------------------------------------------- with grant option
+
+GRANT_OPTION_TABLE = """
+    tables:
+      public.notes:
+        migration: "001"
+        columns: {id: {type: bigint, identity: always, primary_key: true}, body: text}
+        grants:
+"""
+
+
+def test_grant_option_is_read_on_every_kind_of_grant():
+    s = load(GRANT_OPTION_TABLE + """\
+          - {grant: [select, insert], to: [authenticated], grant_option: true}
+          - {grant: [update], columns: [body], to: [authenticated], grant_option: true}
+          - {grant: [delete], to: [authenticated], grant_option: false}
+    schemas:
+      public:
+        assumed: true
+        grants: [{grant: [usage], to: [authenticated], grant_option: true, migration: "002"}]
+    grants:
+      - {on: sequence public.notes_id_seq, migration: "002", grant: [usage], to: [authenticated], grant_option: true}
+    """)
+    got = {(g.on, g.object, g.privileges): g.grant_option for g in s.grants}
+    assert got == {
+        ("table", "public.notes", ("select", "insert")): ("select", "insert"),
+        ("column", "public.notes.body", ("update",)): ("update",),
+        ("table", "public.notes", ("delete",)): (),
+        ("schema", "public", ("usage",)): ("usage",),
+        ("sequence", "public.notes_id_seq", ("usage",)): ("usage",),
+    }
+
+
+@pytest.mark.parametrize("item, message", [
+    ("{revoke: [select], from: [authenticated], grant_option: true}",
+     "s.yaml:13:65: `grant_option` goes on a grant; a revoke takes the privilege and its grant option"),
+    ("{grant: [select], to: [authenticated, public], grant_option: true}",
+     "s.yaml:13:70: `grant_option` cannot go to public (PostgreSQL grants options only to roles): "
+     "grant public in an item of its own"),
+    ("{grant: [select], to: [Public], grant_option: true}",
+     "s.yaml:13:55: `grant_option` cannot go to public"),
+    ("{grant: [select], to: [authenticated], grant_option: yes}", "s.yaml:13:62: grant_option must be true or false, not 'yes'"),
+    ("{grant: [select], to: [authenticated], grant_options: true}",
+     "unknown key 'grant_options' in a grant (did you mean 'grant_option'?)"),
+])
+def test_grant_option_mistakes(item, message):
+    assert message in one_problem(GRANT_OPTION_TABLE + f"          - {item}\n")
+
+
+def test_grant_option_on_a_top_level_revoke_is_refused():
+    msg = one_problem(GRANT_OPTION_TABLE + """\
+          - {grant: [select], to: [authenticated]}
+    grants:
+      - {on: function public.f(), migration: "001", revoke: [execute], from: [authenticated], grant_option: true}
+    functions:
+      public.f: {migration: "001", returns: integer, language: sql, body: select 1}
+    """)
+    assert "`grant_option` goes on a grant" in msg

@@ -144,6 +144,21 @@ def test_comments_and_grants():
         'grant execute on function "public"."f"(uuid) to public;'
 
 
+def test_grant_option_statements():
+    assert sql.grant("table", "public.t", ["select"], ['a"b'], grant_option=True) == \
+        'grant select on table "public"."t" to "a""b" with grant option;'
+    assert sql.grant("column", "public.t.c", ["update"], ["x"], revoke=True, grant_option=True, cascade=True) == \
+        'revoke grant option for update ("c") on table "public"."t" from "x" cascade;'
+    assert sql.grant("schema", "app", ["usage"], ["x"], revoke=True, cascade=True) == \
+        'revoke usage on schema "app" from "x" cascade;'
+    spec_grant = m.Grant("sequence", "public.s", ("usage",), ("x",), grant_option=("usage",))
+    assert sql.grant_statement(spec_grant) == 'grant usage on sequence "public"."s" to "x" with grant option;'
+    with pytest.raises(ValueError):
+        sql.grant_statement(m.Grant("table", "public.t", ("select", "insert"), ("x",), grant_option=("select",)))
+    with pytest.raises(ValueError):
+        sql.grant("table", "public.t", ["select"], ["x"], cascade=True)
+
+
 # ---------------------------------------------------------------- on a real server
 
 @pytest.mark.parametrize("conforming", ["on", "off"])
