@@ -460,6 +460,10 @@ class _Builder:
                 column, _, options = (detail or "").partition(": ")
                 self.note(f"table {label}: the sequence of column {column} has {options}, which the spec does not "
                           "express (diff does not compare it)")
+            elif what == "owned sequence":  # diff compares its privileges with the table's: it cannot be left aside
+                column, _, sequence = (detail or "").partition(": ")
+                self.omit("table", label, f"sequence {sequence} belongs to column {column} (owned by) without being "
+                                          "its default, which the spec cannot declare")
             elif what == "materialized view index":
                 self.note(f"materialized view {label}: index {detail} is not expressed in the spec")
             else:

@@ -13,11 +13,13 @@ select a.attrelid as table_oid,
          where co.oid = a.attcollation
            and a.attcollation <> (select t.typcollation from pg_catalog.pg_type as t where t.oid = a.atttypid)
        ) as collation,
-       -- whether a sequence belongs to the column (`owned by`, as serial makes it): what tells a serial
-       -- column from one taking its default from a sequence created on its own
+       -- whether the sequence the default draws from belongs to the column (`owned by`, as serial makes it):
+       -- what tells a serial column from one taking its default from a sequence created on its own
        a.attidentity = '' and exists (
            select from pg_catalog.pg_depend as dd
              join pg_catalog.pg_class as s on s.oid = dd.objid and s.relkind = 'S'
+             join pg_catalog.pg_depend as used on used.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                                              and used.objid = d.oid and used.refobjid = s.oid
             where dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
               and dd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
               and dd.refobjid = a.attrelid and dd.refobjsubid = a.attnum and dd.deptype = 'a'

@@ -119,6 +119,23 @@ select tn.nspname, t.relname, 'column sequence options', a.attname || ': ' || pg
         or s.seqmin <> case when s.seqincrement > 0 then 1 else -r.top - 1 end
         or s.seqmax <> case when s.seqincrement > 0 then r.top else -1 end or s.seqcache <> 1 or s.seqcycle)
 union all
+-- a sequence that belongs to a column (`alter sequence ... owned by`) its default does not draw from: the spec
+-- has no place for it (serial is a sequence owned by the column whose default it is)
+select tn.nspname, t.relname, 'owned sequence', a.attname || ': ' || sn.nspname || '.' || sc.relname
+  from pg_catalog.pg_depend as d
+  join pg_catalog.pg_class as sc on sc.oid = d.objid and sc.relkind = 'S'
+  join pg_catalog.pg_namespace as sn on sn.oid = sc.relnamespace
+  join pg_catalog.pg_class as t on t.oid = d.refobjid
+  join pg_catalog.pg_namespace as tn on tn.oid = t.relnamespace
+  join pg_catalog.pg_attribute as a on a.attrelid = t.oid and a.attnum = d.refobjsubid
+ where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   and d.deptype = 'a' and d.refobjsubid > 0 and tn.nspname = any(%(schemas)s)
+   and not exists (select 1 from pg_catalog.pg_attrdef as ad
+                     join pg_catalog.pg_depend as dd on dd.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                      and dd.objid = ad.oid and dd.refobjid = sc.oid
+                    where ad.adrelid = t.oid and ad.adnum = a.attnum)
+union all
 select n.nspname, c.relname, 'materialized view index', ic.relname
   from pg_catalog.pg_index as i
   join pg_catalog.pg_class as ic on ic.oid = i.indexrelid
