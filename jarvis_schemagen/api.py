@@ -52,7 +52,8 @@ def read_spec_bytes(path: str | Path) -> bytes:
     try:
         return p.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"spec file not found: {p} (use --spec PATH)") from None
+        raise UsageError(f"spec file not found: {p} (use --spec PATH, or start a project with "
+                         "`schemagen init`)") from None
     except IsADirectoryError:
         raise UsageError(f"spec path is a directory, not a file: {p}") from None
     except OSError as e:
@@ -68,18 +69,6 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> m.Schema:
     except UnicodeDecodeError as e:
         raise SpecError([Problem(m.Pos(str(p), 1, 1), f"the spec is not UTF-8 text (byte {e.start})")]) from None
     return load_spec_text(text, str(p))
-
-
-def check_enum_values(schema: m.Schema, out_dir: str | Path = DEFAULT_OUT) -> None:
-    """Raise SpecError (exit 1) when an object uses an enum value in the migration that adds it, in the
-    migrations ``out_dir``'s lock does not list as released (``spec.validate.enum_value_problems``)."""
-    from .release import read_lock
-    from .spec.validate import enum_value_problems
-
-    numbers = {e.number for e in read_lock(out_dir).released}
-    problems = enum_value_problems(schema, {mig.id for mig in schema.migrations if int(mig.id) in numbers})
-    if problems:
-        raise SpecError(problems)
 
 
 def render_migrations(schema: m.Schema) -> dict[str, str]:

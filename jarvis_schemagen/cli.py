@@ -47,7 +47,7 @@ class _Group(click.Group):
             sys.exit(e.exit_code)
         except click.ClickException as e:
             click.echo(f"schemagen: error: {_click_message(e)}", err=True)
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+            sys.exit(2)  # never click's 1 (a FileError's), which CI would read as "found something"
         except click.Abort:
             click.echo("schemagen: interrupted", err=True)
             sys.exit(2)
@@ -82,10 +82,10 @@ class _Group(click.Group):
 
 def _internal_error(e: Exception, ctx: click.Context) -> None:
     """A bug: one line, exit 2; the traceback only with --debug."""
-    if ctx.obj and ctx.obj.get("debug"):
+    if ctx.obj and ctx.obj.get("debug"):  # for a bug report: masked like everything else printed
         import traceback
 
-        traceback.print_exc()
+        click.echo(_shown(traceback.format_exc().rstrip("\n"), mask=True), err=True)
     click.echo(f"schemagen: internal error: {_shown(f'{type(e).__name__}: {e}'.splitlines()[0], mask=True)} "
                "(a bug in schemagen; rerun with --debug for the traceback)", err=True)
     sys.exit(2)
@@ -197,7 +197,8 @@ SPEC_OPTION = click.option(
 )
 
 
-@click.group("schemagen", cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group("schemagen", cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", "-V", prog_name="schemagen")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, expose_value=False,
@@ -215,33 +216,20 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
-                             show_default=True,
-                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
-                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
-                                  "--dir/--out/--ledger say otherwise).")
-
-
 @main.command(short_help="Check the spec; each problem as FILE:LINE:COL: message.")
 @SPEC_OPTION
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
-              help="Directory of the migration files, whose lock says which migrations are released "
-                   "[default: generated, or supabase/migrations with --layout supabase].")
-@LAYOUT_OPTION
-def validate(spec: str, out: str | None, layout: str) -> None:
+def validate(spec: str) -> None:
     """Check the spec and report every problem as FILE:LINE:COL: message.
 
     Also runs `schemagen lint`: its findings are printed, and only errors fail validation.
     Exit 0 when the spec is valid, 1 when it has problems (or lint errors), 2 when the file
     cannot be read.
     """
-    from .api import check_enum_values, load_spec
-    from .migrations import layout_dir
+    from .api import load_spec
 
     from .lint import failing, format_line, lint
 
     schema = load_spec(spec)
-    check_enum_values(schema, layout_dir(layout, out))
     _print_warnings(schema.warnings)
     findings = lint(schema)
     for f in findings:
@@ -265,6 +253,11 @@ NO_CACHE_OPTION = click.option("--no-cache", "no_cache", is_flag=True,
                                help="Recompute normalised states in a shadow database even if cached.")
 
 
+LAYOUT_OPTION = click.option("--layout", type=click.Choice(["schemagen", "supabase"]), default="schemagen",
+                             show_default=True,
+                             help="supabase: the Supabase CLI's layout: files in supabase/migrations/<id>_<name>.sql "
+                                  "and, for apply/status, the ledger supabase_migrations.schema_migrations (unless "
+                                  "--dir/--out/--ledger say otherwise).")
 LEDGER_OPTION = click.option("--ledger", type=click.Choice(["schemagen", "supabase"]), default=None,
                              help="Where applied migrations are recorded: schemagen (schemagen.migrations, with "
                                   "checksums and who/when) or supabase (supabase_migrations.schema_migrations, "

@@ -49,34 +49,23 @@ _DEFAULT_ON = {"r": "tables", "S": "sequences", "f": "functions"}
 _KIND_OF_ON = {"tables": "table", "sequences": "sequence", "functions": "function"}
 _INDEX_METHODS = ("btree", "hash", "gin", "gist", "brin", "spgist")
 _ARG_MODES = ("in", "out", "inout", "variadic")
+_BAD_GRANTEE = "it is granted to role {!r}, not an identifier the spec accepts"
 #: findings of limits.sql that make a table (or routine) inexpressible; the others are only named
 _FATAL_LIMITS = {
-    "partitioned table": "partitioned tables are not supported by the spec yet",
-    "partition": "partitions are not supported by the spec yet",
     "inherits": "table inheritance is not supported by the spec",
     "unlogged": "unlogged tables are not supported by the spec",
-    "trigger arguments": "trigger arguments are not supported by the spec yet",
     "trigger transition tables": "trigger transition tables are not supported by the spec",
     "procedure": "procedures are not supported by the spec",
     "aggregate": "aggregates are not supported by the spec",
     "window function": "window functions are not supported by the spec",
 }
-#: findings of limits.sql the model now carries, by the field that carries them
-_WRITTEN_LIMITS = {
-    "replica identity": lambda: _has(m.Table, "replica_identity"),
-    "publication": lambda: _has(m.Schema, "publications"),
-    "column collation": lambda: _has(m.Column, "collation"),
-    "trigger arguments": lambda: _has(m.Trigger, "arguments"),
-    "partitioned table": lambda: _has(m.Table, "partition_by"),
-    "partition": lambda: _has(m.Table, "partitions"),
-}
+#: findings of limits.sql the model carries: written (or refused) with their object
+_WRITTEN_LIMITS = frozenset({"replica identity", "publication", "column collation", "trigger arguments",
+                             "partitioned table", "partition"})
+#: the objects introspection finds that the model has no place for (introspect/others.sql)
 _UNMODELLED_REASON = {
-    "view": "views are not supported by the spec yet",
-    "materialized view": "materialized views are not supported by the spec yet",
-    "sequence": "standalone sequences are not supported by the spec yet",
     "foreign table": "foreign tables are not supported by the spec",
-    "type": "types (enum, composite, range) are not supported by the spec yet",
-    "domain": "domains are not supported by the spec yet",
+    "type": "composite and range types are not supported by the spec",
 }
 
 
@@ -162,6 +151,7 @@ class Catalog:
     limits: list[tuple[str, str, str, str | None]]  # (schema, object, what, detail)
     default_acl: list[tuple[str, str | None, str, str, str]]  # (role, schema, objtype, grantee, privilege)
     extension_members: dict[tuple[str, str], str]  # (kind, qualified name) -> extension
+    opclass_extensions: dict[str, set[str]]  # table -> extensions whose operator classes its indexes use
     current_user: str
 
 
@@ -230,7 +220,8 @@ def read_catalog(conn, schemas: list[str] | tuple[str, ...] | None = None) -> Ca
     chosen.sort(key=lambda s: (s != "public", s))
     platform = sorted((PLATFORM_SCHEMAS & existing) - set(chosen))
     rows = read_rows(conn, chosen + platform,
-                     KINDS + ("others", "sequences", "limits", "default_acl", "extension_members"))
+                     KINDS + ("others", "sequences", "limits", "default_acl", "extension_members",
+                              "opclass_extensions"))
     model = build(rows)
     # tables in other schemas that foreign keys reference: read them too (they become assumed)
     read = set(chosen) | set(platform)
@@ -241,6 +232,9 @@ def read_catalog(conn, schemas: list[str] | tuple[str, ...] | None = None) -> Ca
         model = replace(model, tables=model.tables + extra.tables, functions=model.functions + extra.functions,
                         grants=model.grants + extra.grants)
     user = conn.execute("select current_user").fetchone()[0]
+    opclass_extensions: dict[str, set[str]] = {}
+    for table, ext in rows["opclass_extensions"]:
+        opclass_extensions.setdefault(table, set()).add(ext)
     return Catalog(
         schemas=tuple(chosen), platform=frozenset(platform) | frozenset(more), model=model,
         unmodelled=[tuple(r) for r in rows["others"] if r[1] in chosen],
@@ -248,6 +242,7 @@ def read_catalog(conn, schemas: list[str] | tuple[str, ...] | None = None) -> Ca
         limits=[tuple(r) for r in rows["limits"] if r[0] in chosen],
         default_acl=[tuple(r) for r in rows["default_acl"]],
         extension_members={(kind, name): ext for kind, name, ext in rows["extension_members"]},
+        opclass_extensions=opclass_extensions,
         current_user=user)
 
 
@@ -348,7 +343,6 @@ class _Builder:
                 self.acl.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.privileges)
                 self.options.setdefault((g.on, g.object), {}).setdefault(role, set()).update(g.grant_option)
         self.roles = {r.name: r for r in model.roles}
-        self.column_acl_tables = {obj.rsplit(".", 1)[0] for on, obj in self.acl if on == "column"}
         self.function_acl_roles: dict[str, set[str]] = {}
         for (on, obj), acl in self.acl.items():
             if on == "function":
@@ -456,8 +450,8 @@ class _Builder:
             label = f"{schema}.{obj}"
             if what in ("procedure", "aggregate", "window function"):
                 self.omit(what, label, _FATAL_LIMITS[what], mention=label.split("(", 1)[0])
-            elif what in _WRITTEN_LIMITS and _WRITTEN_LIMITS[what]():
-                continue  # the model carries it now: written (or refused) with its object
+            elif what in _WRITTEN_LIMITS:
+                continue  # the model carries it: written (or refused) with its object
             elif what in _FATAL_LIMITS:
                 self.omit("table", label, f"{_FATAL_LIMITS[what]} ({what}{': ' + detail if detail else ''})")
             elif what == "function options":
@@ -481,10 +475,6 @@ class _Builder:
             if sub:
                 self.omit("table", t.qualified_name, f"partition {sub[0]} is partitioned itself (sub-partitions are "
                                                      "not supported by the spec yet)")
-        for name, fns in self.functions.items():
-            if len(fns) > 1 and fns[0].schema in self.user:
-                self.omit("function", name, f"{len(fns)} functions share this name (overloads); the spec "
-                                            "declares one function per name")
         for field_name in getattr(m.Schema, "__dataclass_fields__", {}):
             if field_name in _WRITTEN_COLLECTIONS or field_name in ("source", "warnings"):
                 continue
@@ -494,6 +484,10 @@ class _Builder:
                     kind = type(obj).__name__.lower()
                     self.omit(kind, f"{schema}.{obj.name}", f"inspect does not write {kind}s yet")
         for t in self.managed_tables:
+            for p in t.partitions:  # PostgreSQL gives a partition its table's objects; privileges are its own
+                if self.relative("table", p.name, p.name.split(".", 1)[0]):
+                    self.note(f"table {t.qualified_name}: partition {p.name} has privileges of its own, which the "
+                              "spec cannot declare (diff looks at the partitioned table's)")
             reason = self._table_problem(t)
             if reason is None:
                 field_name = _unwritten(t)
@@ -513,18 +507,24 @@ class _Builder:
             elif any(not v or len(v.encode()) > MAX_IDENT for v in ty.values):
                 self.omit("type", ty.qualified_name, "it has an enum value the spec cannot declare")
         for v in self.managed_views:
+            bad = self.bad_grantee("table", v.qualified_name)
             if not (_valid_ident(v.schema) and _valid_ident(v.name)):
                 self.omit(v.kind, v.qualified_name, "its name is not a lower-case identifier the spec accepts")
             elif _unwritten(v):
                 self.omit(v.kind, v.qualified_name, f"inspect does not write {_unwritten(v)} yet")
+            elif bad:
+                self.omit(v.kind, v.qualified_name, _BAD_GRANTEE.format(bad))
         for ty in self.managed_types:
             if _unwritten(ty):
                 self.omit("type", ty.qualified_name, f"inspect does not write {_unwritten(ty)} yet")
         for q in self.managed_sequences:
+            bad = self.bad_grantee("sequence", q.qualified_name)
             if not (_valid_ident(q.schema) and _valid_ident(q.name)):
                 self.omit("sequence", q.qualified_name, "its name is not a lower-case identifier the spec accepts")
             elif q.type not in ("smallint", "integer", "bigint"):
                 self.omit("sequence", q.qualified_name, f"its type {q.type} is not one the spec accepts")
+            elif bad:
+                self.omit("sequence", q.qualified_name, _BAD_GRANTEE.format(bad))
         for d in self.managed_domains:
             problem = _type_problem(d.type)
             if not (_valid_ident(d.schema) and _valid_ident(d.name)):
@@ -532,7 +532,20 @@ class _Builder:
             elif problem:
                 self.omit("domain", d.qualified_name, f"base type: {problem}")
             elif any(not _valid_ident(name) for name, _ in d.checks):
-                self.omit("domain", d.qualified_name, "a check constraint's name is not an identifier the spec accepts")
+                bad = next(name for name, _ in d.checks if not _valid_ident(name))
+                self.omit("domain", d.qualified_name, f"check constraint name {bad!r} is not a lower-case identifier "
+                                                      "the spec accepts")
+            elif self._domain_order_problem(d):
+                self.omit("domain", d.qualified_name, self._domain_order_problem(d))
+
+    def _domain_order_problem(self, d: m.Domain) -> str | None:
+        """Why migrations cannot create the domain where they create domains: before functions, by name."""
+        base = d.type.removesuffix("[]")
+        if any(o.qualified_name == base and base > d.qualified_name for o in self.managed_domains):
+            return f"its base type {base} is a domain migrations create after it (domains are created by name)"
+        called = sorted(n for n in _calls(d.default) | {n for _, e in d.checks for n in _calls(e)}
+                        if n in self.functions and n.split(".", 1)[0] in self.user)
+        return f"it calls {called[0]}, which migrations create after domains" if called else None
 
     def _table_problem(self, t: m.Table) -> str | None:
         if not (_valid_ident(t.schema) and _valid_ident(t.name)):
@@ -548,12 +561,12 @@ class _Builder:
                 return f"column {c.name}: {problem}"
             if c.default and "nextval(" in c.default and c.default not in self.sequence_defaults \
                     and not _serial(t, c):
-                what = ("owns a sequence not named <table>_<column>_seq (a renamed serial)" if c.serial else
-                        "takes its default from a sequence the spec cannot declare")
-                return f"column {c.name} {what}, not supported by the spec yet"
+                return (f"column {c.name}: its default {c.default} uses a sequence the spec can declare neither as "
+                        f"the column's serial (not null, owning {t.schema}.{t.name}_{c.name}_seq) nor as a "
+                        "standalone sequence")
         for c in t.constraints:
-            if c.kind not in ("primary_key", "unique", "foreign_key", "check"):
-                return f"constraint {c.name} is an exclusion constraint, not supported by the spec"
+            if c.kind == "exclude" and not (c.expression or "").startswith("EXCLUDE "):
+                return f"constraint {c.name}: its definition is not one the spec can write ({c.expression})"
         for i in t.indexes:
             if i.method not in _INDEX_METHODS:
                 return f"index {i.name} uses access method {i.method}"
@@ -571,13 +584,21 @@ class _Builder:
         for tr in t.triggers:
             if not tr.enabled:
                 return f"trigger {tr.name} is disabled, which the spec cannot declare"
-        if t.qualified_name in self.column_acl_tables:
-            return "it has column privileges, which the spec cannot declare yet"
+        bad = self.bad_grantee("table", t.qualified_name, [c.name for c in t.columns])
+        if bad:
+            return _BAD_GRANTEE.format(bad)
         for p in t.partitions:
             schema, _, name = p.name.partition(".")
             if not (_valid_ident(schema) and _valid_ident(name)):
                 return f"partition name {p.name!r} is not a lower-case identifier the spec accepts"
         return None
+
+    def bad_grantee(self, on: str, obj: str, columns=()) -> str | None:
+        """The first role holding a privilege on the object (or one of its columns) that the spec cannot name."""
+        roles = set(self.acl.get((on, obj), {}))
+        for col in columns:
+            roles |= set(self.acl.get(("column", f"{obj}.{col}"), {}))
+        return next((r for r in sorted(roles) if r != "public" and not _valid_ident(r)), None)
 
     def _function_problem(self, f: m.Function) -> str | None:
         if not (_valid_ident(f.schema) and _valid_ident(f.name)):
@@ -586,19 +607,24 @@ class _Builder:
             return f"written in {f.language}, which the spec cannot declare"
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", f.language):
             return f"language {f.language!r} is not one the spec accepts"
+        result = [a for a in f.arguments if a.mode == "table"]
         for a in f.arguments:
-            if a.mode not in _ARG_MODES:
-                return "it returns a table (returns table(...)), not supported by the spec yet"
-            if a.name is not None and not _valid_ident(a.name):
+            if a.mode not in _ARG_MODES + ("table",):
+                return f"argument {a.name or a.type} has mode {a.mode}, which the spec cannot declare"
+            if a.name is not None and not _valid_ident(a.name) or a.mode == "table" and a.name is None:
                 return f"argument name {a.name!r} is not a lower-case identifier the spec accepts"
             problem = _type_problem(a.type)
             if problem:
                 return f"argument {a.name or a.type}: {problem}"
-        try:
-            if canonical_type(f.returns, allow_return_only=True) != f.returns:
+        if result:  # returns table(...): the result columns are its last arguments, as the loader makes them
+            if f.arguments[-len(result):] != tuple(result) or f.returns != _table_returns(result):
                 return f"its return type {f.returns} is not written as the spec writes it"
-        except TypeProblem as e:
-            return f"return type: {e}"
+        else:
+            try:
+                if canonical_type(f.returns, allow_return_only=True) != f.returns:
+                    return f"its return type {f.returns} is not written as the spec writes it"
+            except TypeProblem as e:
+                return f"return type: {e}"
         for key, _ in f.config:
             if not re.fullmatch(r"[a-z_][a-z0-9_.]*", key):
                 return f"setting {key!r} is not one the spec accepts"
@@ -724,6 +750,19 @@ class _Builder:
                     migration=None if assumed else mig, assumed=assumed, pos=pos(key or owner),
                     grant_option=privs if option else ()))
 
+        def add_column_grants(owner: str, table: str, columns: list[str], schema: str) -> None:
+            """Column privileges (a new column has none), one item per (privileges, roles, option) naming
+            its columns in table order: the grants the loader makes of them, one per column."""
+            items: dict[tuple, list[str]] = {}
+            for col in columns:
+                for action, privs, roles, option in self.relative("column", f"{table}.{col}", schema):
+                    items.setdefault((action, privs, roles, option), []).append(col)
+            for (action, privs, roles, option), cols in items.items():
+                roles_used.update(r for r in roles if r != "public")
+                grants_by_owner.setdefault(owner, []).extend(m.Grant(
+                    on="column", object=f"{table}.{col}", privileges=privs, roles=roles, action=action,
+                    migration=mig, pos=pos(owner), grant_option=privs if option else ()) for col in cols)
+
         texts: list[str] = []  # every SQL text the spec will hold: for platform functions it calls
         for t in kept_tables:
             key = f"table {t.qualified_name}"
@@ -732,7 +771,7 @@ class _Builder:
             columns = tuple(replace(c, default=None, nullable=False) if _serial(t, c) else c for c in t.columns)
             tables.append(replace(
                 t, migration=mig, assumed=False, pos=pos(key), columns=tagged(columns, key),
-                constraints=tagged(t.constraints, key), indexes=tagged(t.indexes, key),
+                constraints=tagged(_spec_constraints(t), key), indexes=tagged(t.indexes, key),
                 policies=tagged(t.policies, key), triggers=tagged(t.triggers, key)))
             texts += _table_texts(t)
             for p in t.policies:
@@ -819,7 +858,7 @@ class _Builder:
         calls: set[str] = set()
         for text in texts:
             calls |= _calls(text)
-        extensions_needed: set[str] = set()
+        extensions_needed = {ext for t in kept_tables for ext in self.cat.opclass_extensions.get(t.qualified_name, ())}
         seen: set[str] = set()
         queue = sorted(calls)
         while queue:
@@ -888,6 +927,7 @@ class _Builder:
         for t in self._table_display(tables):
             if not t.assumed:
                 add_grants(f"table {t.qualified_name}", "table", t.qualified_name, t.schema)
+                add_column_grants(f"table {t.qualified_name}", t.qualified_name, [c.name for c in t.columns], t.schema)
                 for seq in sorted(owned.get(t.qualified_name, ())):
                     add_grants(f"sequence {seq}", "sequence", seq, t.schema, key=f"table {t.qualified_name}")
         for v in views:
@@ -984,6 +1024,13 @@ class _Builder:
         return sorted(tables, key=lambda t: (not t.assumed,) + self._table_order(t.qualified_name))
 
 
+def _spec_constraints(t: m.Table) -> tuple[m.Constraint, ...]:
+    """The constraints as the loader reads them back: an exclusion constraint is its definition
+    (``exclude using gist (...)``, PostgreSQL's words, deferrable included) without columns."""
+    return tuple(replace(c, expression="exclude " + c.expression[len("EXCLUDE "):], columns=(), deferrable=False)
+                 if c.kind == "exclude" else c for c in t.constraints)
+
+
 def _view_order(views: list[m.View]) -> list[m.View]:
     """Views by name, each after the views its query reads (the order they must be created in)."""
     by_name = {v.qualified_name: v for v in views}
@@ -1006,11 +1053,11 @@ def _view_order(views: list[m.View]) -> list[m.View]:
 
 
 def _serial(t: m.Table, c: m.Column) -> bool:
-    """Whether the spec writes the column as ``type: serial`` (bigserial, smallserial): it owns the sequence
-    its default takes values from, named as serial names it."""
+    """Whether the spec writes the column as ``type: serial`` (bigserial, smallserial): not null, it owns the
+    sequence its default takes values from, named as serial names it."""
     from .sql import serial_type
 
-    return c.serial and serial_type(t, c) is not None
+    return c.serial and not c.nullable and serial_type(t, c) is not None
 
 
 _SEQUENCE_RANGE = {"smallint": 2 ** 15 - 1, "integer": 2 ** 31 - 1, "bigint": 2 ** 63 - 1}
@@ -1036,6 +1083,11 @@ def _privs(on: str, privs) -> tuple[str, ...]:
     if privs == _ALL.get(on) and len(privs) > 1:
         return ("all",)
     return tuple(sorted(privs, key=lambda p: (_PRIVILEGE_ORDER.get(p, 99), p)))
+
+
+def _table_returns(columns) -> str:
+    """``returns table(...)`` as PostgreSQL prints it and the loader spells it: ``TABLE(id uuid, n integer)``."""
+    return "TABLE(" + ", ".join(f"{a.name} {a.type}" for a in columns) + ")"
 
 
 def _type_problem(type_: str) -> str | None:
@@ -1066,7 +1118,7 @@ def build_spec(cat: Catalog) -> tuple[m.Schema, list[str]]:
         for problem in problems:
             key = problem.pos.file if problem.pos else ""
             kind, _, name = key.partition(" ")
-            if kind in ("table", "function", "type", "view"):
+            if kind in ("table", "function", "type", "view", "domain", "sequence"):
                 progress |= b.omit(kind, name, problem.message)
             elif kind == "materialized":
                 progress |= b.omit("materialized view", name.split(" ", 1)[1], problem.message)
@@ -1208,19 +1260,36 @@ def _short(d: dict) -> dict:
 
 
 def _grant_items(grants: list[m.Grant], top_level: str | None = None, owner_assumed: bool = False) -> list:
-    out = []
+    out: list = []
+    last: tuple | None = None  # the column grant item being filled: (its grant, columns)
     for g in grants:
+        if g.on == "column":  # consecutive column grants alike are one item naming their columns
+            column = g.object.rsplit(".", 1)[1]
+            if last is not None and (last[0].action, last[0].privileges, last[0].roles, last[0].grant_option) == (
+                    g.action, g.privileges, g.roles, g.grant_option):
+                last[1].append(column)
+                continue
+            last = (g, [column])
+            out.append(last)
+            continue
+        last = None
+        out.append(g)
+    items = []
+    for entry in out:
+        g, columns = entry if isinstance(entry, tuple) else (entry, None)
         item: dict = {}
         if top_level:
             item["on"] = top_level
         if top_level or owner_assumed and not g.assumed:
             item["migration"] = g.migration
         item[g.action] = list(g.privileges)
+        if columns is not None:
+            item["columns"] = columns
         item["to" if g.action == "grant" else "from"] = list(g.roles)
         if g.grant_option:
             item["grant_option"] = True
-        out.append(_short(item))
-    return out
+        items.append(_short(item))
+    return items
 
 
 def _column(t: m.Table, c: m.Column, inline: dict[str, list[m.Constraint]]) -> object:
@@ -1299,6 +1368,8 @@ def _constraint(c: m.Constraint) -> dict:
     elif c.kind == "foreign_key":
         d["foreign_key"] = list(c.columns)
         d["references"] = _references(c, single=False)
+    elif c.kind == "exclude":
+        d["exclude"] = c.expression[len("exclude "):]
     else:
         d[c.kind] = list(c.columns)
     if c.comment is not None:
@@ -1390,9 +1461,12 @@ def _function(f: m.Function, grants: list[m.Grant]) -> dict:
     d: dict = {"assumed": True} if f.assumed else {"migration": f.migration}
     if f.comment is not None:
         d["comment"] = f.comment
-    if f.arguments:
+    result = {a.name: a.type for a in f.arguments if a.mode == "table"}
+    if len(result) < len(f.arguments):
         args = []
         for a in f.arguments:
+            if a.mode == "table":
+                continue
             x: dict = {}
             if a.name is not None:
                 x["name"] = a.name
@@ -1403,7 +1477,7 @@ def _function(f: m.Function, grants: list[m.Grant]) -> dict:
                 x["mode"] = a.mode
             args.append(_short(x))
         d["arguments"] = args
-    d["returns"] = f.returns
+    d["returns"] = _short({"table": _short(result)}) if result else f.returns
     d["language"] = f.language
     if f.volatility != "volatile":
         d["volatility"] = f.volatility
@@ -1439,12 +1513,14 @@ def _obj_order(rank: dict[str, tuple]):
 def _grants_by_owner(spec: m.Schema) -> tuple[dict[tuple[str, str], list[m.Grant]], list[m.Grant]]:
     by_owner: dict[tuple[str, str], list[m.Grant]] = {}
     top: list[m.Grant] = []
+    standalone = {q.qualified_name for q in spec.sequences}
     for g in spec.grants:
-        if g.on == "sequence":
+        if g.on == "sequence" and g.object not in standalone:  # an identity or serial column's
             top.append(g)
+        elif g.on == "column":  # under its table: `columns: [...]`
+            by_owner.setdefault(("table", g.object.rsplit(".", 1)[0]), []).append(g)
         else:
-            owner = g.object.split("(", 1)[0] if g.on == "function" else g.object
-            by_owner.setdefault((g.on, owner), []).append(g)
+            by_owner.setdefault((g.on, g.object), []).append(g)
     return by_owner, top
 
 
@@ -1457,7 +1533,9 @@ def loader_grant_order(spec: m.Schema) -> tuple[m.Grant, ...]:
     for n in sorted(spec.namespaces, key=lambda n: rank[n.name]):
         out += by_owner.get(("schema", n.name), [])
     for f in sorted(spec.functions, key=_obj_order(rank)):
-        out += by_owner.get(("function", f.qualified_name), [])
+        out += by_owner.get(("function", f.signature), [])
+    for q in sorted(spec.sequences, key=_obj_order(rank)):
+        out += by_owner.get(("sequence", q.qualified_name), [])
     for t in sorted(spec.tables, key=_obj_order(rank)):
         out += by_owner.get(("table", t.qualified_name), [])
     for v in spec.views:
@@ -1532,9 +1610,14 @@ def to_yaml(spec: m.Schema) -> str:
                                         ("cache", q.cache, 1), ("cycle", q.cycle, False)):
                 if value != default:
                     x[key] = value
+            g = by_owner.get(("sequence", q.qualified_name))
+            if g:
+                x["grants"] = _grant_items(g)
             doc["sequences"][q.qualified_name] = _short(x)
     if spec.functions:
-        doc["functions"] = {f.qualified_name: _function(f, by_owner.get(("function", f.qualified_name), []))
+        shared = Counter(f.qualified_name for f in spec.functions)  # overloads are keyed by their signature
+        doc["functions"] = {f.signature if shared[f.qualified_name] > 1 else f.qualified_name:
+                            _function(f, by_owner.get(("function", f.signature), []))
                             for f in sorted(spec.functions, key=obj_order)}
     publications = getattr(spec, "publications", ())
     member_of: dict[str, list[str]] = {}

@@ -214,6 +214,7 @@ def validate(schema: m.Schema) -> list[Problem]:
                 err(tr, f"trigger {tr.name}: `columns` only applies to update triggers")
 
     _fk_cycles(schema, err)
+    problems.extend(enum_value_problems(schema))
 
     def reserved(obj, schema_name: str, what: str) -> None:
         if schema_name in RESERVED_SCHEMAS:
@@ -344,13 +345,11 @@ def _mentions_any(text: str | None, names: set[str]) -> bool:
     return bool(text) and any(re.search(r'(?<![\w$])"?' + re.escape(n) + r'"?(?![\w$])', text) for n in names)
 
 
-def enum_value_problems(schema: m.Schema, released: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
+def enum_value_problems(schema: m.Schema) -> list[Problem]:
     """Objects that use an enum value in the migration that adds it (``{value: x, migration: "006"}``
     used by an object of 006): PostgreSQL refuses a new value in the transaction that added it
-    ("unsafe use of new value"), and apply runs each file in one transaction.
-
-    ``released``: migration ids whose files are frozen; their objects are not checked (a day-two
-    edit of an object of a released migration is captured by a later file, where the value exists).
+    ("unsafe use of new value"), and apply runs each file in one transaction. Released migrations
+    too: the shadow database of ``diff`` applies every migration of the spec file by file.
 
     A use is the value as a string constant (see ``sqltext.uses_value``): cast to the type
     (``'x'::mood``) in any expression, function argument default, SQL-language function body, view
@@ -361,8 +360,7 @@ def enum_value_problems(schema: m.Schema, released: frozenset[str] | set[str] = 
     added: dict[str, list[tuple[m.EnumType, str]]] = {}
     for ty in schema.types:
         for value, mig in ty.value_migrations:
-            if mig not in released:
-                added.setdefault(mig, []).append((ty, value))
+            added.setdefault(mig, []).append((ty, value))
     if not added:
         return []
     problems: list[Problem] = []

@@ -19,11 +19,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from jarvis_schemagen import api, pg
+from jarvis_schemagen import api, pg, shadow
 from jarvis_schemagen.apply import MigrationFailed, apply
 from jarvis_schemagen.cli import main
 from jarvis_schemagen.diff import diff
-from jarvis_schemagen.errors import SpecError
+from jarvis_schemagen.errors import DatabaseError, SpecError
 from jarvis_schemagen.evolve import EnumValueUsedTooSoon
 from jarvis_schemagen.report import format_sql, format_text
 from jarvis_schemagen.spec.loader import load_text
@@ -120,6 +120,39 @@ def test_a_spec_migration_using_the_value_it_adds_fails_at_apply_so_render_refus
     result = apply(empty_db, gen)
     assert [f.filename for f, _ in result.applied] == ["002_add_mood_meh.sql", "003_more.sql"]
     no_drift(empty_db, fixed, pg_server, cache_dir)
+
+
+RELEASED_002 = SAME_MIGRATION.replace("default: \"'meh'\"", "default: \"'sad'\"")
+
+
+def test_a_released_migration_is_checked_too_and_the_fix_works_there(empty_db, tmp_path, pg_server, cache_dir):
+    """After 002 is released, its column's default changed to the value 002 adds: the change file would
+    apply (002 committed the value), but `diff` builds the spec's state from every migration's own SQL,
+    file by file, where 002 now fails. So it is refused too, and the fix (the value declared earlier)
+    works on released migrations: their SQL only builds that state."""
+    d = tmp_path / "project"
+    spec, gen = write(d / "schema.yaml", RELEASED_002), d / "generated"
+    api.render_to_dir(spec, gen)
+    api.release(spec, gen)
+    apply(empty_db, gen)
+
+    write(spec, SAME_MIGRATION)
+    # the premise: the spec's state, built as diff builds it (each migration file on its own), fails
+    schema, _ = load_text(spec.read_text(), str(spec))
+    with pytest.raises(DatabaseError) as failed:
+        shadow.normalise(api.assumed_objects_sql(schema), api.render_migrations(schema), ["public"],
+                         shadow_url=pg_server.url)
+    assert "002_more.sql failed in the shadow database: unsafe use of new value" in str(failed.value)
+    r = CliRunner().invoke(main, ["validate", "--spec", str(spec)])
+    assert r.exit_code == 1 and "uses enum value 'meh' of public.mood, which the same migration adds" in r.output
+
+    # the fix: the value declared by 001 (whose released file stays as it is)
+    write(spec, SAME_MIGRATION.replace('enum: [happy, sad, {value: meh, migration: "002"}]', "enum: [happy, sad, meh]"))
+    report = api.render_to_dir(spec, gen, name="default_meh", shadow_url=pg_server.url, cache_dir=cache_dir)
+    assert report.written == ["003_default_meh.sql"]
+    assert "set default 'meh'::public.mood" in (gen / "003_default_meh.sql").read_text()
+    apply(empty_db, gen)
+    no_drift(empty_db, spec, pg_server, cache_dir)
 
 
 # ---------------------------------------------------------------- 1b. day two: render --name, diff --format sql
@@ -313,3 +346,42 @@ def test_recreating_a_type_the_specs_own_expressions_use_converges(empty_db, tmp
     assert done.returncode == 0, done.stderr
     no_drift(empty_db, reordered, pg_server, cache_dir)
     assert query(empty_db, "select m::text, ms::text from public.t") == ("sad", "{happy,meh}")
+
+
+DOMAIN = """\
+version: 1
+migrations:
+  "001": base
+schemas:
+  public: {assumed: true}
+types:
+  public.positive: {migration: "001", domain: integer, check: "value > 0"}
+tables:
+  public.counts:
+    migration: "001"
+    lint_ignore: {rls_disabled_in_public: a test table}
+    columns:
+      id: {type: bigint, identity: always, primary_key: true}
+      n: {type: positive}
+"""
+
+
+def test_recreating_a_domain_an_app_table_uses_stops_first_naming_it(empty_db, tmp_path, pg_server, cache_dir):
+    spec = write(tmp_path / "v1.yaml", DOMAIN)
+    schema = api.load_spec(spec)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        for text in api.render_migrations(schema).values():
+            conn.execute(text)
+        conn.execute("create table public.app_stock (qty public.positive); insert into public.app_stock values (3)")
+    wider = write(tmp_path / "v2.yaml", DOMAIN.replace("domain: integer", "domain: bigint"))
+    report = diff(empty_db, wider, shadow_url=pg_server.url, cache_dir=cache_dir)
+    done = psql(empty_db, format_sql(report))
+    assert done.returncode != 0
+    assert ("cannot recreate domain public.positive: objects the spec does not cover use it: "
+            "column qty of table public.app_stock") in done.stderr
+    assert query(empty_db, "select qty from public.app_stock") == (3,)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("alter table public.app_stock alter column qty type integer")
+    done = psql(empty_db, format_sql(report))
+    assert done.returncode == 0, done.stderr
+    no_drift(empty_db, wider, pg_server, cache_dir, strict=False)

@@ -246,3 +246,23 @@ def test_a_password_under_a_misspelled_keyword_is_masked(url):
     msg = str(exc.value)
     assert "Sekr3tZ" not in msg and "r3tZ" not in msg and "=***" in msg
     assert "host=127.0.0.1" in msg or "@127.0.0.1:1/app" in msg  # the rest stays readable
+
+
+def test_the_debug_traceback_masks_passwords_too(monkeypatch):
+    """--debug is for pasting into a bug report: its traceback showed the exception's raw text."""
+    from jarvis_schemagen import api
+
+    def boom(*a, **k):
+        raise RuntimeError("boom at postgresql://u:Sekr3tZ@h/db and host=h password=Sekr3tZ\x1b[2J")
+
+    monkeypatch.setattr(api, "load_spec", boom)
+    code, out, err = _run("--debug", "validate")
+    assert code == 2 and "Traceback (most recent call last)" in err and "RuntimeError: boom" in err
+    assert "Sekr3tZ" not in out + err and "\x1b" not in err
+
+
+def test_no_spec_here_points_a_new_user_at_init(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run("render")
+    assert code == 2 and err == ("schemagen: error: spec file not found: schema.yaml (use --spec PATH, or start a "
+                                 "project with `schemagen init`)\n")

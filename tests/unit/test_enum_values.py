@@ -67,9 +67,12 @@ types:
 """
 
 
-def spec_problems(body: str, released=frozenset()) -> list[str]:
-    schema = api.load_spec_text(SPEC + textwrap.dedent(body), "s.yaml")
-    return [str(p) for p in enum_value_problems(schema, released)]
+def spec_problems(body: str) -> list[str]:
+    try:
+        api.load_spec_text(SPEC + textwrap.dedent(body), "s.yaml")
+    except SpecError as e:
+        return [str(p) for p in e.problems]
+    return []
 
 
 TABLE_002 = """\
@@ -145,13 +148,6 @@ def test_no_false_positives(body):
     assert spec_problems(body) == []
 
 
-def test_a_released_migration_is_not_checked():
-    # released: its file is frozen; a day-two edit of its objects goes to a later file, after the commit
-    body = TABLE_002 + "      n: {type: mood, default: \"'meh'\"}\n"
-    assert spec_problems(body, released={"001", "002"}) == []
-    assert spec_problems(body, released={"001"}) != []
-
-
 @pytest.mark.parametrize("path", ["schema.yaml", "tests/fixtures/kitchen_sink/schema.yaml",
                                   "tests/fixtures/evolution/schema.yaml"])
 def test_no_false_positives_on_the_project_specs(path):
@@ -164,7 +160,7 @@ def test_render_and_validate_refuse_it_with_positions(tmp_path):
     with pytest.raises(SpecError):
         api.render_to_dir(spec, tmp_path / "generated")
     assert not (tmp_path / "generated").exists()
-    for args in (["validate", "--out", str(tmp_path / "generated")], ["render", "--out", str(tmp_path / "generated")]):
+    for args in (["validate"], ["render", "--out", str(tmp_path / "generated")]):
         r = CliRunner().invoke(main, args + ["--spec", str(spec)])
         assert r.exit_code == 1, r.output
         assert f"{spec}:22:7: the default of column public.t.n (migration 002) uses enum value 'meh'" in r.output
