@@ -210,6 +210,13 @@ class _Privileges:
         entry = self.options.get((on, obj), {})
         return any(privilege in entry.get(r, ()) for r in self.of(role))
 
+    def columns_with(self, role: str, relation: str, privilege: str) -> tuple[str, ...]:
+        """The columns of ``relation`` on which ``role`` holds ``privilege`` (a view's columns are known
+        only from such grants: the model keeps its query, not its columns)."""
+        prefix = relation + "."
+        return tuple(sorted(obj[len(prefix):] for (on, obj) in self.acl if on == "column" and obj.startswith(prefix)
+                            and "." not in obj[len(prefix):] and self.has(role, "column", obj, privilege)))
+
     def bypassrls(self, role: str) -> bool:
         r = self.roles.get(role)
         return bool(r and r.bypassrls)
@@ -329,13 +336,16 @@ def _view_cell(priv: _Privileges, v, kind: str, role: str, cmd: str) -> Cell:
         return Cell(DENIED, "a view cannot be truncated")
     if kind == "materialized view" and cmd != "select":
         return Cell(DENIED, "a materialized view is read-only")
+    columns = None
     if not priv.has(role, "table", v.qualified_name, cmd, v.owner):
-        return Cell(DENIED, f"no {cmd} privilege")
+        columns = priv.columns_with(role, v.qualified_name, cmd) if cmd in _COLUMN_COMMANDS else ()
+        if not columns:
+            return Cell(DENIED, f"no {cmd} privilege")
     if kind == "invoker view":
-        return Cell("rows", "as the caller: its privileges and the policies of the tables the view reads")
+        return Cell("rows", "as the caller: its privileges and the policies of the tables the view reads", columns)
     if kind == "materialized view":
-        return Cell("all", "a stored copy of the query's rows: no row level security")
-    return Cell("all", "runs as the view's owner (no security_invoker): the caller's policies do not apply")
+        return Cell("all", "a stored copy of the query's rows: no row level security", columns)
+    return Cell("all", "runs as the view's owner (no security_invoker): the caller's policies do not apply", columns)
 
 
 def _simplify(cond: Condition) -> Condition:

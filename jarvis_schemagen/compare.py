@@ -701,8 +701,14 @@ def _compare_acls(desired: m.Schema, actual: m.Schema, scope: Scope, out: _Out, 
             targets.append(("sequence", name, name, False))
     for f in desired.functions:
         targets.append(("function", f.signature, f.qualified_name, managed(f)))
+    view_columns: dict[str, list[str]] = {}  # a view's columns are its query's: those either side grants on
+    for on, obj in sorted(set(want) | set(have)):
+        if on == "column":
+            view_columns.setdefault(obj.rsplit(".", 1)[0], []).append(obj)
     for v in desired.views:
         targets.append(("table", v.qualified_name, v.qualified_name, managed(v)))
+        if managed(v):
+            targets += [("column", obj, "", True) for obj in view_columns.get(v.qualified_name, ())]
     for n in desired.namespaces:
         targets.append(("schema", n.name, n.name, managed(n)))
     for on, obj, scope_name, own in targets:

@@ -507,7 +507,7 @@ class _Builder:
             elif any(not v or len(v.encode()) > MAX_IDENT for v in ty.values):
                 self.omit("type", ty.qualified_name, "it has an enum value the spec cannot declare")
         for v in self.managed_views:
-            bad = self.bad_grantee("table", v.qualified_name)
+            bad = self.bad_grantee("table", v.qualified_name, self.granted_columns(v.qualified_name))
             if not (_valid_ident(v.schema) and _valid_ident(v.name)):
                 self.omit(v.kind, v.qualified_name, "its name is not a lower-case identifier the spec accepts")
             elif _unwritten(v):
@@ -592,6 +592,11 @@ class _Builder:
             if not (_valid_ident(schema) and _valid_ident(name)):
                 return f"partition name {p.name!r} is not a lower-case identifier the spec accepts"
         return None
+
+    def granted_columns(self, relation: str) -> list[str]:
+        """The columns of a view holding privileges of their own (a view's columns are its query's)."""
+        return sorted(obj.rsplit(".", 1)[1] for on, obj in self.acl if on == "column"
+                      and obj.rsplit(".", 1)[0] == relation)
 
     def bad_grantee(self, on: str, obj: str, columns=()) -> str | None:
         """The first role holding a privilege on the object (or one of its columns) that the spec cannot name."""
@@ -932,6 +937,8 @@ class _Builder:
                     add_grants(f"sequence {seq}", "sequence", seq, t.schema, key=f"table {t.qualified_name}")
         for v in views:
             add_grants(f"{v.kind} {v.qualified_name}", "table", v.qualified_name, v.schema)
+            add_column_grants(f"{v.kind} {v.qualified_name}", v.qualified_name, self.granted_columns(v.qualified_name),
+                              v.schema)
         default_privileges = []
         for (on, schema), acl in sorted(self.defaults.items(),
                                         key=lambda kv: (("table", "sequence", "function").index(kv[0][0]), kv[0][1])):

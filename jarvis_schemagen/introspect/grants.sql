@@ -1,4 +1,4 @@
--- Effective ACLs (NULL = the built-in default, via acldefault) of tables (and views), their columns,
+-- Effective ACLs (NULL = the built-in default, via acldefault) of tables (and views), their (and views') columns,
 -- sequences, functions and schemas, one row per (object, grantee, privilege, grantor) with whether
 -- it is held WITH GRANT OPTION. The owner's own privileges are left out: they follow ownership,
 -- which differs between servers.
@@ -18,7 +18,7 @@ with acl as (
       from pg_catalog.pg_attribute as att
       join pg_catalog.pg_class as c on c.oid = att.attrelid
       join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
+     where c.relkind in ('r', 'p', 'v', 'm') and n.nspname = any(%(schemas)s)
        and att.attnum > 0 and not att.attisdropped and att.attacl is not null
     union all
     select 'sequence', n.nspname || '.' || c.relname, c.relowner,

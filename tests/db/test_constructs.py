@@ -954,3 +954,26 @@ def test_policies_on_storage_objects_without_declaring_its_columns(empty_db, tmp
         ("policy", 'policy "Users read their own avatars" on storage.objects')]
     run_plan(empty_db, report)
     assert not check(empty_db, spec_path, strict=False).drift
+
+
+# ---------------------------------------------------------------- column grants on views
+
+VIEWCOL = FN + """\
+views:
+  app.item_labels:
+    migration: "001"
+    query: select id, label, secret from app.items
+    grants:
+      - {revoke: [all], from: [public]}
+      - {grant: [select], columns: [id, label], to: [reader]}
+"""
+
+
+def test_view_column_grants_are_compared_and_converge(empty_db, tmp_path, check):
+    """A column privilege on a view is read back from the database (it was invisible to diff)."""
+    spec_path = write_spec(tmp_path, VIEWCOL)
+    deploy(empty_db, spec_path)
+    assert_no_drift(check(empty_db, spec_path))
+    report = break_and_converge(empty_db, spec_path, check, "grant select (secret) on app.item_labels to reader")
+    assert {(c.kind, c.object) for c in report.changes} == {
+        ("grant", "privileges on column app.item_labels.secret to reader")}

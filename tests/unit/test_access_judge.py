@@ -79,3 +79,17 @@ def test_offline_acls_and_the_matrix_mark_grant_options():
     assert mx.function("public.f()").grant_option == ("anon",)
     assert "ALL*" in format_text(mx) and "x*" in format_text(mx)
     assert "*  with grant option" in format_text(mx)
+
+
+def test_column_privileges_on_a_view_give_access_to_those_columns():
+    v = m.View("public", "names", "select id, name, secret from public.people", security_invoker=True, migration="001")
+    spec = m.Schema(
+        migrations=(m.Migration("001", "x"),), namespaces=(m.Namespace("public", assumed=True),), views=(v,),
+        grants=(m.Grant("table", "public.names", ("all",), ("public", "anon"), action="revoke", migration="001"),
+                m.Grant("column", "public.names.id", ("select",), ("anon",), migration="001"),
+                m.Grant("column", "public.names.name", ("select",), ("anon",), migration="001")))
+    mx = matrix(spec_acl(spec), ("anon", "authenticated"))
+    cell = mx.table("public.names").cell("anon", "select")
+    assert (cell.access, cell.columns) == ("rows", ("id", "name"))
+    assert mx.table("public.names").cell("anon", "update").access == "denied"
+    assert mx.table("public.names").cell("authenticated", "select").access == "denied"
