@@ -373,7 +373,8 @@ def test_diff_reports_a_using_true_policy_on_the_assumed_conversations_as_drift(
     assert [(c.object, c.role, c.command, c.verdict) for c in report.access_drift] == [
         ("public.conversations", "authenticated", "select", "widened")]
     text = format_text(report)
-    assert "access wider than the spec in 1 place" in text
+    assert "Access is wider than the spec in 1 place, marked [drift] under Access." in text.splitlines()[:3]
+    assert "  Widened (2, 1 of them drift):" in text
     assert "authenticated select on public.conversations: " in text and "-> every row" in text
     data = json.loads(format_json(report))
     assert data["drift"] is True
@@ -398,7 +399,7 @@ def test_cli_diff_exits_1_on_widened_access(jurl, pg_server, access_cache, monke
         conn.execute("create policy anyone on public.conversations for update to authenticated"
                      " using (true) with check (true)")
     result = runner.invoke(main, args)
-    assert result.exit_code == 1 and "Widened (2):" in result.output, result.output
+    assert result.exit_code == 1 and "Widened (2, 1 of them drift):" in result.output, result.output
 
 
 def test_a_restrictive_policy_narrows_and_is_not_drift(jurl, pg_server, access_cache):
