@@ -330,6 +330,19 @@ def test_lint_on_a_live_database(jurl):
     assert found.exit_code == 1 and {"policy_exists_rls_disabled", "rls_disabled_in_public"} <= rules
 
 
+def test_lint_on_a_live_database_finds_a_grant_option_held_by_an_api_role(jurl):
+    """SG03 reads the database's ACLs: a grant option for an API role is found on the app's table and
+    on the platform's auth.users alike (no platform grants one)."""
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("grant select on public.usage_events to authenticated with grant option;"
+                     "grant select on auth.users to anon with grant option")
+    found = CliRunner().invoke(main, ["lint", "--spec", str(SPEC), "--db", jurl, "--format", "json"])
+    assert found.exit_code == 1, found.output
+    sg03 = [(f["code"], f["object"], f["level"]) for f in json.loads(found.output)["findings"]
+            if f["rule"] == "api_role_grant_option"]
+    assert sg03 == [("SG03", "table auth.users", "warning"), ("SG03", "table public.usage_events", "warning")]
+
+
 @pytest.mark.parametrize("spec_path", [SPEC, ROOT / "tests" / "fixtures" / "kitchen_sink" / "schema.yaml"],
                          ids=["jarvis", "kitchen_sink"])
 def test_offline_acls_are_what_a_database_reports(spec_path, pg_server, access_cache):
