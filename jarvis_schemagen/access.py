@@ -923,7 +923,8 @@ def from_spec(spec_path, shadow_url: str | None = None, use_cache: bool = True, 
     from .shadow import shadow_major_version
 
     major = shadow_major_version(shadow_url, timeout)
-    desired = _desired(spec_path, _read_spec(spec_path), major, major, shadow_url, use_cache, cache_dir, timeout, {})
+    desired = _desired(spec_path, _read_spec(spec_path), major, major, shadow_url, use_cache, cache_dir, timeout, {},
+                       purpose="to compute who may do what", name=label)
     return Source(desired.model, default_roles(desired.model), label or str(spec_path))
 
 

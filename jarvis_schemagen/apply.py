@@ -164,15 +164,18 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
     report = ApplyReport(database=mask_url(url), dry_run=dry_run)
     import psycopg
 
+    step = _Step(url, led)
     try:
         with connect(url) as conn:
             if schema is not None:
+                step.now = f"checking what {spec_path} assumes exists"
                 missing = check_prerequisites(conn, schema)
                 if missing:
                     raise PrerequisitesMissing(
                         f"{report.database} lacks what {spec_path} assumes exists before migration 001; "
                         "nothing was changed:\n" + "\n".join(f"  missing: {x}" for x in missing))
             if dry_run:
+                step.now = f"reading the ledger {led.table}"
                 rows = led.read(conn)
                 _guard_history(files, rows, allow_changed, keys)
                 for f in files:
@@ -184,11 +187,13 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                     else:
                         report.changed.append(f)
                 return report
+            step.now = f"taking the advisory lock {LOCK_KEY} (one schemagen apply at a time)"
             _acquire_lock(conn, report, wait_timeout, emit)
             try:
                 _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit,
-                              led, keys)
+                              led, keys, step)
                 if report.changed:
+                    step.now = f"recording the accepted files in the ledger {led.table}"
                     _adopt_changed(conn, url, spec_path, shadow_url, report, emit, led)
             finally:
                 if not conn.closed and not conn.broken:
@@ -197,9 +202,27 @@ def apply(url: str, migrations_dir: str | Path = "generated", *, spec_path: str 
                     except psycopg.Error:  # pragma: no cover - the session's end releases it anyway
                         pass
     except psycopg.Error as e:  # outside a migration: reading the ledger, creating it, the lock
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise DatabaseError(f"{report.database}: {mask_text(first, url)}") from None
+        raise step.failed(e) from None
     return report
+
+
+class _Step:
+    """What ``apply`` is doing outside a migration file, for an error there to say which step failed:
+    `postgresql://u:***@host/db: creating the ledger schemagen.migrations: permission denied ...`."""
+
+    def __init__(self, url: str, led) -> None:
+        self.url = url
+        self.led = led
+        self.now = "connecting"
+
+    def failed(self, e: Exception) -> DatabaseError:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        hint = ""
+        if getattr(e, "sqlstate", None) == "42501" and self.now.startswith("creating the ledger"):
+            schema = self.led.table.split(".")[0]
+            hint = (f" (the role needs CREATE on the database to create schema {schema}; or create that schema "
+                    "and grant the role CREATE and USAGE on it)")
+        return DatabaseError(f"{mask_url(self.url)}: {self.now}: {mask_text(first, self.url)}{hint}")
 
 
 def _acquire_lock(conn, report: ApplyReport, wait_timeout: float, emit) -> None:
@@ -220,10 +243,14 @@ def _acquire_lock(conn, report: ApplyReport, wait_timeout: float, emit) -> None:
         emit(f"got the lock after {report.waited_s:.1f} s")
 
 
-def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit, led, keys) -> None:
+def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, statement_timeout, emit, led, keys,
+                  step: _Step) -> None:
     import psycopg
 
+    step.now = f"looking for the ledger {led.table}"
+    step.now = f"checking the ledger {led.table}" if led.exists(conn) else f"creating the ledger {led.table}"
     led.ensure(conn)
+    step.now = f"reading the ledger {led.table}"
     rows = led.read(conn)
     _guard_history(files, rows, allow_changed, keys)
     by = _applied_by()
@@ -241,6 +268,7 @@ def _apply_locked(conn, url, files, report, allow_changed, lock_timeout, stateme
             report.changed.append(f)
             continue
         text = texts[f.version]
+        step.now = f"applying {f.filename}"
         emit(f"applying {f.filename}")
         t0 = time.monotonic()
         cur = CountingCursor(conn)
@@ -403,7 +431,7 @@ def status(url: str, migrations_dir: str | Path = "generated", ledger_name: str 
             rows = led.read(conn)
     except psycopg.Error as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise DatabaseError(f"{mask_url(url)}: {mask_text(first, url)}") from None
+        raise DatabaseError(f"{mask_url(url)}: reading the ledger {led.table}: {mask_text(first, url)}") from None
     entries = []
     for f in files:
         row = rows.get(f.version)

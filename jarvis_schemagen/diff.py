@@ -18,7 +18,7 @@ from .cache import Desired
 from .compare import Scope, annotate, compare, spec_schemas
 from .errors import DatabaseError, UsageError
 from .report import DiffReport
-from .shadow import first_line, normalise, shadow_major_version
+from .shadow import building, first_line, normalise, shadow_major_version
 
 
 def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str | None = None,
@@ -41,7 +41,7 @@ def diff(target_url: str, spec_path: str | Path = "schema.yaml", shadow_url: str
                             f"{target_major}: expressions may print differently and show up as drift; pass "
                             f"--shadow-db with a PostgreSQL {target_major} server")
         desired = _desired(spec_path, spec_bytes, target_major, shadow_major, shadow_url, use_cache, cache_dir,
-                           connect_timeout, stats)
+                           connect_timeout, stats, purpose="to compare with the database")
         stats["spec_seconds"] = time.perf_counter() - t0
         t = time.perf_counter()
         actual, unmodelled, sequences = _inspect(conn, list(desired.schemas), target_url)
@@ -67,9 +67,11 @@ def _read_spec(spec_path) -> bytes:
 
 
 def _desired(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int, shadow_url: str | None,
-             use_cache: bool, cache_dir, timeout: int, stats: dict) -> Desired:
+             use_cache: bool, cache_dir, timeout: int, stats: dict, purpose: str, name: str | None = None) -> Desired:
     """The desired state, from the fast cache (keyed by the spec file's bytes and this tool's code: no
-    YAML parsing, no rendering) or else by loading the spec and normalising it (see ``_desired_model``)."""
+    YAML parsing, no rendering) or else by loading the spec and normalising it (see ``_desired_model``).
+    ``purpose`` (e.g. "to compare with the database") and ``name`` (default: the spec's path) label the
+    progress line of a shadow build."""
     from .api import assumed_objects_sql, load_spec, render_migrations
 
     fast = cache.cache_path(cache_dir, "spec-" + cache.spec_cache_key(spec_path, spec_bytes, target_major, shadow_major))
@@ -82,8 +84,9 @@ def _desired(spec_path, spec_bytes: bytes, target_major: int, shadow_major: int,
     files = render_migrations(spec)
     assumed = assumed_objects_sql(spec)
     schemas = spec_schemas(spec)
+    label = building(f"the state of {name or spec_path}", purpose, use_cache)
     raw, sequences = _desired_model(assumed, files, schemas, target_major, shadow_major, shadow_url, use_cache,
-                                    cache_dir, timeout, stats)
+                                    cache_dir, timeout, stats, label)
     desired = Desired(model=annotate(raw, spec), scope=Scope.of(spec), schemas=tuple(schemas),
                       sequences=tuple(sorted(sequences.items())))
     if use_cache:
@@ -113,7 +116,7 @@ def _inspect(conn, schemas: list[str], url: str) -> tuple[m.Schema, list[tuple[s
 
 def _desired_model(assumed: str, files: dict[str, str], schemas: list[str], target_major: int, shadow_major: int,
                    shadow_url: str | None, use_cache: bool, cache_dir, timeout: int,
-                   stats: dict) -> tuple[m.Schema, dict[str, str]]:
+                   stats: dict, label: str | None = None) -> tuple[m.Schema, dict[str, str]]:
     """The spec as PostgreSQL stores it (no ownership flags) and its column-owned sequences,
     cached by the rendered SQL."""
     key = cache.cache_key(assumed, files, schemas, target_major, shadow_major)
@@ -125,7 +128,7 @@ def _desired_model(assumed: str, files: dict[str, str], schemas: list[str], targ
             return entry["model"], dict(entry["sequences"])
     stats["cache"] = "miss" if use_cache else "off"
     t = time.perf_counter()
-    model, sequences, _ = normalise(assumed, files, schemas, shadow_url, timeout)
+    model, sequences, _ = normalise(assumed, files, schemas, shadow_url, timeout, label)
     stats["shadow_seconds"] = time.perf_counter() - t
     if use_cache:
         cache.write(path, {"model": model, "sequences": sorted(sequences.items())})

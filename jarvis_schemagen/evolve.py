@@ -302,7 +302,11 @@ def evolve(schema: m.Schema, spec_path, base_files: list[tuple[str, str]], shado
             desired_raw = (entry["model"], dict(entry["sequences"]))
     desired_list = list(desired_files.items())
     two_databases = desired_raw is None and sum(map(len, desired_files.values())) > PARALLEL_ABOVE
-    with shadow.ShadowServer(shadow_url, timeout) as server, \
+    from . import term
+
+    label = shadow.building(f"the states of the migration files and of {spec_path}",
+                            "to find what the files lack to reach the spec", use_cache)
+    with term.progress(label), shadow.ShadowServer(shadow_url, timeout) as server, \
             shadow.databases(server.url, 2 if two_databases else 1, timeout) as urls:
         t = time.perf_counter()
         with connect(urls[0], autocommit=False, connect_timeout=timeout) as conn:

@@ -87,6 +87,9 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          "not cover them"),
     Rule("SG02", "definer_without_caller_check", "warning",
          "a SECURITY DEFINER function callable by users takes a user id but never compares it with auth.uid()"),
+    Rule("SG03", "api_role_grant_option", "warning",
+         "a privilege granted WITH GRANT OPTION to anon, authenticated or PUBLIC: they may pass it on to any "
+         "other role"),
 )}
 RULE_KEYS = frozenset(RULES) | {r.code for r in RULES.values()}
 
@@ -314,6 +317,49 @@ def _api_role_truncate_or_sequence(ctx: _Ctx):
             yield ("api_role_truncate_or_sequence", _tbl(seqs[obj]),
                    f"{', '.join(granted)} may use or set sequence {obj} (nextval/setval): a setval() breaks every "
                    "later insert; revoke it", seqs[obj])
+
+
+_GRANT_OPTION_ROLES = ("anon", "authenticated", "public")
+
+
+@_check
+def _api_role_grant_option(ctx: _Ctx):
+    """A grant option held by an API role, on anything (effective ACLs, so a live database's too; the
+    platform's objects included: no platform grants its API roles an option)."""
+    declared: dict[tuple[str, str, str], m.Grant] = {}  # (on, object, role) -> the spec's grant, for its line
+    for g in ctx.spec.grants:
+        if g.action == "grant" and g.grant_option:
+            for role in g.roles:
+                declared.setdefault((g.on, g.object, role), g)
+    for g in ctx.acl.grants:
+        if g.action != "grant" or not g.grant_option:
+            continue
+        for role in (r for r in g.roles if r in _GRANT_OPTION_ROLES):
+            name, kind, src = _grant_target(ctx.spec, g.on, g.object)
+            yield ("api_role_grant_option", name,
+                   f"{role} holds {', '.join(g.grant_option)} on {kind} WITH GRANT OPTION: "
+                   + ("every role" if role == "public" else f"the API's users act as {role} and")
+                   + " could pass the privilege on to any other role; grant it without grant_option",
+                   declared.get((g.on, g.object, role)) or src)
+
+
+def _grant_target(spec: m.Schema, on: str, obj: str) -> tuple[str, str, object]:
+    """What a finding on a grant is reported on (as ``lint_ignore`` finds it: the table, view or function;
+    an identity column's sequence, its table), what the grant is on (for the message), and the spec object
+    (for the position when the grant itself has none)."""
+    if on == "function":
+        return f"function {obj}", f"function {obj}", next((f for f in spec.functions if f.signature == obj), None)
+    if on == "schema":
+        return f"schema {obj}", f"schema {obj}", next((n for n in spec.namespaces if n.name == obj), None)
+    if on == "sequence":
+        owner = next((t for t in spec.tables for c in t.columns
+                      if c.identity and f"{t.schema}.{t.name}_{c.name}_seq" == obj), None)
+        return (_tbl(owner) if owner is not None else f"sequence {obj}"), f"sequence {obj}", owner
+    relation, column = obj.rsplit(".", 1) if on == "column" else (obj, None)
+    view = next((v for v in getattr(spec, "views", ()) if v.qualified_name == relation), None)
+    kind = ("materialized view" if getattr(view, "materialized", False) else "view") if view is not None else "table"
+    what = f"column {column} of {kind} {relation}" if column else f"{kind} {relation}"
+    return f"{kind} {relation}", what, view if view is not None else spec.table(relation)
 
 
 def _managed(obj) -> bool:

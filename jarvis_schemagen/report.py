@@ -261,20 +261,25 @@ def format_text(report: DiffReport, color: bool = False) -> str:
     n = len(report.changes)
     unmet = len(report.unmet)
     counted = n + (len(report.unmanaged) if report.strict else 0)
-    wider = len(report.access_drift)
+    drift_access = report.access_drift
     if not report.drift:
         lines.append(f"No drift: {escape_controls(report.database)} matches {escape_controls(report.spec)}.")
-    elif counted or wider:
+    elif counted:
         destructive = sum(1 for c in report.changes if c.destructive) + \
             (sum(1 for c in report.unmanaged if c.destructive) if report.strict else 0)
         extra = f", {destructive} of them destructive to fix" if destructive else ""
-        extra += f"; access wider than the spec in {wider} place{'s' if wider != 1 else ''}" if wider else ""
-        extra += f"; and {unmet} unmet assumption{'s' if unmet != 1 else ''}" if unmet else ""
-        lines.append(paint(f"Drift: {counted} difference{'s' if counted != 1 else ''} between "
-                           f"{escape_controls(report.spec)} and {escape_controls(report.database)}{extra}.", "bold"))
+        lines.append(paint(f"Drift: {_count(counted, 'difference')} between {e(report.spec)} and "
+                           f"{e(report.database)}{extra}.", "bold"))
+    elif drift_access:
+        lines.append(paint(f"Drift: {e(report.database)} gives access that {e(report.spec)} does not.", "bold"))
     else:
-        lines.append(paint(f"Unmet assumptions: {unmet} difference{'s' if unmet != 1 else ''} between what "
-                           f"{report.spec} assumes and {report.database}.", "bold"))
+        lines.append(paint(f"Unmet assumptions: {_count(unmet, 'difference')} between what "
+                           f"{e(report.spec)} assumes and {e(report.database)}.", "bold"))
+    if drift_access:
+        lines.append(_access_summary(drift_access))
+    if unmet and (counted or drift_access):
+        lines.append(f"{_count(unmet, 'assumption')} of the spec {'is' if unmet == 1 else 'are'} not met "
+                     "(listed under Unmet assumptions).")
     if n or unmet:
         lines.append(paint("  + missing from the database   - not in the spec   ~ differs", "dim"))
     lines += change_lines(report.changes, paint)
@@ -294,14 +299,19 @@ def format_text(report: DiffReport, color: bool = False) -> str:
     if report.access:
         lines.append("")
         lines.append(paint("Access: what the differences mean for each role (database compared with the spec; "
-                           "wider access for " + ", ".join(report.access_roles) + " is drift):", "bold"))
+                           f"{DRIFT_MARK} marks access beyond the spec's for " + ", ".join(report.access_roles)
+                           + "):", "bold"))
         for verdict, style in (("widened", "-"), ("changed", "~"), ("narrowed", "+")):
             mine = [c for c in report.access if c.verdict == verdict]
             if mine:
-                label = {"changed": "changed (may widen)"}.get(verdict, verdict)
-                lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}):")
-                lines += [f"    {paint(escape_controls(describe_change(c)), style)}" for c in mine]
-    if n or wider or report.strict and report.unmanaged:  # something for `--format sql` to fix
+                label = {"changed": "changed, may widen"}.get(verdict, verdict)
+                marked = sum(1 for c in mine if c in drift_access)
+                of = ("" if not marked else ", drift" if len(mine) == 1 else ", all drift" if marked == len(mine)
+                      else f", {marked} of them drift")
+                lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}{of}):")
+                lines += [f"    {paint(escape_controls(describe_change(c)), style)}"
+                          + (f"  {DRIFT_MARK}" if c in drift_access else "") for c in mine]
+    if n or drift_access or report.strict and report.unmanaged:  # something for `--format sql` to fix
         lines.append("")
         if report.strict:
             lines.append("To see the statements that fix this: schemagen diff --strict --format sql")
@@ -309,6 +319,23 @@ def format_text(report: DiffReport, color: bool = False) -> str:
             lines.append("To see the statements that fix this: schemagen diff --format sql"
                          + (" (--strict also drops what the spec never mentions)" if report.unmanaged else ""))
     return "\n".join(lines) + "\n"
+
+
+DRIFT_MARK = "[drift]"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _access_summary(drift: tuple[AccessChange, ...]) -> str:
+    """`Access is wider than the spec in 2 places and may be wider in 1, each marked [drift] under Access.`"""
+    wider = sum(1 for c in drift if c.verdict == "widened")
+    maybe = len(drift) - wider
+    parts = ([f"wider than the spec in {_count(wider, 'place')}"] if wider else []) + \
+        ([f"may be wider{' in ' + str(maybe) if wider else ' than the spec in ' + _count(maybe, 'place')}"]
+         if maybe else [])
+    return f"Access is {' and '.join(parts)}, {'each ' if len(drift) > 1 else ''}marked {DRIFT_MARK} under Access."
 
 
 FORMATS = {"text": format_text, "json": format_json, "sql": format_sql}

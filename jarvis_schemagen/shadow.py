@@ -63,16 +63,23 @@ def shadow_major_version(shadow_url: str | None, timeout: int = 10) -> int:
     return int(found.group(1))
 
 
+def building(what: str, purpose: str, cached: bool) -> str:
+    """The progress line of a shadow build: what is built, what for, and whether it is kept:
+    `building the state of schema.yaml in a shadow database, to compare with the database
+    (cached for the next run)`."""
+    return f"building {what} in a shadow database, {purpose}" + (" (cached for the next run)" if cached else "")
+
+
 def normalise(assumed: str, files: dict[str, str], schemas: list[str], shadow_url: str | None = None,
-              timeout: int = 10) -> tuple[m.Schema, dict[str, str], int]:
+              timeout: int = 10, label: str | None = None) -> tuple[m.Schema, dict[str, str], int]:
     """The spec as PostgreSQL stores it: apply the SQL to a shadow database and inspect it back.
 
     Returns the model, its column-owned sequences (sequence -> table) and the shadow's major version.
-    Announced on a terminal when it takes more than a second (term.progress).
+    Announced as ``label`` (see ``building``) on a terminal when it takes more than a second (term.progress).
     """
     from . import term
 
-    with term.progress("building the shadow database (cold diff; cached for the next run)"), \
+    with term.progress(label or building("the spec's state", "to read it back", False)), \
             ShadowServer(shadow_url, timeout) as server, temporary_database(server.url, timeout) as url:
         return _apply_and_inspect(url, assumed, files, schemas, timeout)
 

@@ -330,6 +330,19 @@ def test_lint_on_a_live_database(jurl):
     assert found.exit_code == 1 and {"policy_exists_rls_disabled", "rls_disabled_in_public"} <= rules
 
 
+def test_lint_on_a_live_database_finds_a_grant_option_held_by_an_api_role(jurl):
+    """SG03 reads the database's ACLs: a grant option for an API role is found on the app's table and
+    on the platform's auth.users alike (no platform grants one)."""
+    with psycopg.connect(jurl, autocommit=True) as conn:
+        conn.execute("grant select on public.usage_events to authenticated with grant option;"
+                     "grant select on auth.users to anon with grant option")
+    found = CliRunner().invoke(main, ["lint", "--spec", str(SPEC), "--db", jurl, "--format", "json"])
+    assert found.exit_code == 1, found.output
+    sg03 = [(f["code"], f["object"], f["level"]) for f in json.loads(found.output)["findings"]
+            if f["rule"] == "api_role_grant_option"]
+    assert sg03 == [("SG03", "table auth.users", "warning"), ("SG03", "table public.usage_events", "warning")]
+
+
 @pytest.mark.parametrize("spec_path", [SPEC, ROOT / "tests" / "fixtures" / "kitchen_sink" / "schema.yaml"],
                          ids=["jarvis", "kitchen_sink"])
 def test_offline_acls_are_what_a_database_reports(spec_path, pg_server, access_cache):
@@ -373,7 +386,8 @@ def test_diff_reports_a_using_true_policy_on_the_assumed_conversations_as_drift(
     assert [(c.object, c.role, c.command, c.verdict) for c in report.access_drift] == [
         ("public.conversations", "authenticated", "select", "widened")]
     text = format_text(report)
-    assert "access wider than the spec in 1 place" in text
+    assert "Access is wider than the spec in 1 place, marked [drift] under Access." in text.splitlines()[:3]
+    assert "  Widened (2, 1 of them drift):" in text
     assert "authenticated select on public.conversations: " in text and "-> every row" in text
     data = json.loads(format_json(report))
     assert data["drift"] is True
@@ -398,7 +412,7 @@ def test_cli_diff_exits_1_on_widened_access(jurl, pg_server, access_cache, monke
         conn.execute("create policy anyone on public.conversations for update to authenticated"
                      " using (true) with check (true)")
     result = runner.invoke(main, args)
-    assert result.exit_code == 1 and "Widened (2):" in result.output, result.output
+    assert result.exit_code == 1 and "Widened (2, 1 of them drift):" in result.output, result.output
 
 
 def test_a_restrictive_policy_narrows_and_is_not_drift(jurl, pg_server, access_cache):

@@ -388,3 +388,47 @@ def test_database_url_fallback_and_missing_url(db):
 def test_missing_migrations_directory(db, tmp_path):
     r = cli("apply", "--db", db, "--dir", tmp_path / "nope")
     assert r.exit_code == 2 and "migrations directory not found" in r.output
+
+
+def test_a_failure_outside_a_migration_names_the_step_that_failed(db, tmp_path, pg_server):
+    """Creating the ledger, taking the advisory lock, reading the ledger: the error says which one
+    failed (not just PostgreSQL's words), exit 2, one line, the password masked."""
+    from psycopg.conninfo import make_conninfo
+
+    role = "schemagen_steps_" + os.urandom(4).hex()
+    password = "Pw-" + os.urandom(8).hex()
+    with pg.connect(pg_server.url) as admin:
+        admin.execute(f"create role {role} login password '{password}'")
+    try:
+        with pg.connect(db) as conn:
+            dbname = conn.info.dbname
+            conn.execute(f"revoke create on database {dbname} from public")
+        url = make_conninfo(db, user=role, password=password)
+        d = tmp_path / "m"
+        write(d, "001_one.sql", "select 1;\n")
+        r = cli("apply", "--db", url, "--dir", d)
+        assert r.exit_code == 2, r.output
+        line = r.output.strip()
+        assert len(line.splitlines()) == 1 and "Traceback" not in line
+        assert f"creating the ledger schemagen.migrations: permission denied for database {dbname}" in line, line
+        assert "the role needs CREATE on the database" in line and password not in line and "password=***" in line
+        r = cli("apply", "--db", url, "--dir", d, "--ledger", "supabase")
+        assert r.exit_code == 2 and "creating the ledger supabase_migrations.schema_migrations: permission denied" \
+            in r.output, r.output
+        with pg.connect(db) as conn:  # the lock function itself refused: the lock step is named
+            conn.execute("revoke execute on function pg_catalog.pg_try_advisory_lock(bigint) from public")
+        r = cli("apply", "--db", url, "--dir", d)
+        assert r.exit_code == 2, r.output
+        assert f"taking the advisory lock {LOCK_KEY}" in r.output and "permission denied for function " \
+            "pg_try_advisory_lock" in r.output and password not in r.output, r.output
+        with pg.connect(db) as conn:
+            conn.execute("grant execute on function pg_catalog.pg_try_advisory_lock(bigint) to public")
+        assert cli("apply", "--db", db, "--dir", d).exit_code == 0
+        r = cli("status", "--db", url, "--dir", d)
+        assert r.exit_code == 2 and "reading the ledger schemagen.migrations: permission denied for schema " \
+            "schemagen" in r.output and password not in r.output, r.output
+    finally:
+        with pg.connect(db) as conn:
+            conn.execute(f"drop owned by {role}")
+        with pg.connect(pg_server.url) as admin:
+            admin.execute(f"drop role {role}")

@@ -1,4 +1,5 @@
-"""Slow work announces itself through term.progress: each migration apply runs, a cold diff's shadow build."""
+"""Slow work announces itself through term.progress: each migration apply runs, and each shadow build, labelled
+by what it builds and what for (diff, access, render), never by another command's name."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jarvis_schemagen import term
+import shutil
+
+from jarvis_schemagen import access, api, term
 from jarvis_schemagen.apply import apply
 from jarvis_schemagen.cli import main
 from jarvis_schemagen.diff import diff
@@ -31,7 +34,35 @@ def test_apply_and_cold_diff_announce_their_slow_parts(reported, db, pg_server, 
     assert reported[-1][1] is None  # each line is cleared when its work ends
     reported.clear()
     diff(db, ROOT / "schema.yaml", shadow_url=pg_server.url, use_cache=False)
-    assert any(label.startswith("building the shadow database") for label, _ in reported)
+    assert {label for label, _ in reported if label.startswith("building")} == {
+        f"building the state of {ROOT / 'schema.yaml'} in a shadow database, to compare with the database"}
+    reported.clear()
+    diff(db, ROOT / "schema.yaml", shadow_url=pg_server.url, cache_dir=tmp_path)
+    assert reported[0][0].endswith("to compare with the database (cached for the next run)"), reported
+
+
+def test_access_and_render_name_their_own_shadow_builds(reported, pg_server, tmp_path):
+    access.from_spec(ROOT / "schema.yaml", shadow_url=pg_server.url, use_cache=False)
+    assert {label for label, _ in reported} == {
+        f"building the state of {ROOT / 'schema.yaml'} in a shadow database, to compute who may do what"}
+    reported.clear()
+    access.from_spec(ROOT / "schema.yaml", shadow_url=pg_server.url, use_cache=False, label="git:main:schema.yaml")
+    assert reported[0][0].startswith("building the state of git:main:schema.yaml in a shadow database")
+
+    spec = tmp_path / "schema.yaml"  # released, then changed: render computes what the files lack
+    shutil.copy(ROOT / "tests" / "fixtures" / "evolution" / "schema.yaml", spec)
+    api.render_to_dir(spec, tmp_path / "generated")
+    api.release(spec, tmp_path / "generated")
+    spec.write_text(spec.read_text().replace("      email: {type: text, nullable: false, unique: true}\n",
+                                             "      email: {type: text, nullable: false, unique: true}\n"
+                                             "      motto: {type: text}\n"))
+    reported.clear()
+    r = api.render_to_dir(spec, tmp_path / "generated", name="add_motto", shadow_url=pg_server.url, use_cache=False)
+    assert r.pending and r.written
+    assert {label for label, _ in reported} == {
+        f"building the states of the migration files and of {spec} in a shadow database, to find what the "
+        "files lack to reach the spec"}
+    assert not any("diff" in label for label, _ in reported)
 
 
 def test_no_progress_text_when_stderr_is_not_a_terminal(db, monkeypatch):

@@ -209,3 +209,36 @@ def test_unmanaged_extras_of_an_assumed_table_are_never_dropped_even_with_strict
     assert 'drop table "public"."legacy";' in sql
     assert "conversations" not in sql.split("begin;", 1)[1]
     assert "2 unmanaged object(s) on assumed tables are left alone" in sql
+
+
+def test_the_summary_and_the_access_section_count_the_same_cells():
+    """The summary says how many access changes are drift, and the Access section marks exactly those
+    (a widening for a role that is not an API role is listed, unmarked, and not counted); unmet
+    assumptions get a sentence of their own."""
+    from jarvis_schemagen.access import AccessChange, Cell
+
+    denied, every = Cell("denied", "no privilege"), Cell("all", "privilege, RLS off")
+    access = (AccessChange("public.user_plans", "anon", "insert", "widened", denied, every),
+              AccessChange("public.user_plans", "anon", "select", "widened", denied, every),
+              AccessChange("public.user_plans", "someone", "select", "widened", denied, every))
+    r = replace(report(), access=access, access_roles=("anon", "authenticated", "service_role"),
+                unmet=unmet_report().unmet)
+    lines = d.format_text(r).splitlines()
+    assert lines[0] == ("Drift: 6 differences between schema.yaml and postgresql://app:***@db.example/app, 1 of "
+                        "them destructive to fix.")
+    assert lines[1] == "Access is wider than the spec in 2 places, each marked [drift] under Access."
+    assert lines[2] == "2 assumptions of the spec are not met (listed under Unmet assumptions)."
+    at = lines.index("  Widened (3, 2 of them drift):")
+    assert lines[at + 1:at + 4] == ["    anon insert on public.user_plans: denied -> every row  [drift]",
+                                    "    anon select on public.user_plans: denied -> every row  [drift]",
+                                    "    someone select on public.user_plans: denied -> every row"]
+    assert sum(line.endswith("[drift]") for line in lines) == 2
+    assert not any("and 2 unmet" in line for line in lines)
+    only = d.format_text(replace(r, changes=(), unmanaged=(), unmet=(),
+                                 access=(access[0], replace(access[1], verdict="changed")))).splitlines()
+    assert only[:2] == ["Drift: postgresql://app:***@db.example/app gives access that schema.yaml does not.",
+                        "Access is wider than the spec in 1 place and may be wider in 1, each marked [drift] "
+                        "under Access."]
+    assert "  Changed, may widen (1, drift):" in only
+    data = json.loads(d.format_json(r))  # the JSON is unchanged: each access entry says whether it is drift
+    assert [(e["role"], e["drift"]) for e in data["access"]] == [("anon", True), ("anon", True), ("someone", False)]

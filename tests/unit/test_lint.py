@@ -145,6 +145,8 @@ TRIGGERS = {
     "api_role_truncate_or_sequence": lambda d: _t(d)["grants"].pop(0),
     "definer_without_caller_check": lambda d: _f(d).update(
         body="begin update public.notes set body = '' where user_id = p_user_id; end;"),
+    "api_role_grant_option": lambda d: _t(d)["grants"].append(
+        {"grant": ["select"], "to": ["authenticated"], "grant_option": True}),
 }
 
 
@@ -176,6 +178,42 @@ def test_a_sequence_left_to_the_api_roles_is_found():
     data = mutated(lambda d: d.pop("grants"))
     found = [f for f in findings(data) if f.rule.name == "api_role_truncate_or_sequence"]
     assert len(found) == 1 and "public.notes_id_seq" in found[0].message
+
+
+def test_a_grant_option_for_an_api_role_is_found_on_every_kind_of_object_and_only_for_api_roles():
+    def change(d):
+        _f(d)["grants"].append({"grant": ["execute"], "to": ["authenticated"], "grant_option": True})
+        d["schemas"]["public"]["grants"].append({"grant": ["usage"], "to": ["anon"], "grant_option": True})
+        d["grants"].append({"on": "sequence public.notes_id_seq", "migration": "001", "grant": ["usage"],
+                            "to": ["anon"], "grant_option": True})
+        _t(d, "public.folders")["grants"].append(
+            {"grant": ["update"], "columns": ["user_id"], "to": ["anon"], "grant_option": True})
+        _view(d, grants=[{"grant": ["select"], "to": ["authenticated"], "grant_option": True}])
+        d["roles"]["app_admin"] = {"assumed": True}  # another role may hold an option: not this rule's business
+        _t(d)["grants"].append({"grant": ["select"], "to": ["app_admin"], "grant_option": True})
+    found = [f for f in findings(mutated(change)) if f.rule.name == "api_role_grant_option"]
+    assert all(f.rule.code == "SG03" and f.rule.level == "warning" and f.pos.line > 1 for f in found)
+    assert sorted((f.object, f.message.split(" WITH ")[0]) for f in found) == [
+        ("function public.clear_notes(uuid)", "authenticated holds execute on function public.clear_notes(uuid)"),
+        ("schema public", "anon holds usage on schema public"),
+        ("table public.folders", "anon holds update on column user_id of table public.folders"),
+        ("table public.notes", "anon holds usage on sequence public.notes_id_seq"),  # an identity's: its table's
+        ("view public.note_list", "authenticated holds select on view public.note_list"),
+    ]
+    assert all("could pass the privilege on to any other role" in f.message for f in found)
+    assert lint.failing(found) == found  # a warning: `schemagen lint` exits 1
+
+
+def test_a_grant_option_finding_is_suppressed_with_lint_ignore():
+    def change(d):
+        TRIGGERS["api_role_grant_option"](d)
+        _t(d)["lint_ignore"] = {"SG03": "authenticated re-grants select to its own reporting role"}
+    found = findings(mutated(change))
+    assert rules(found) == set()
+    assert [(f.rule.name, f.suppressed) for f in found] == [
+        ("api_role_grant_option", "authenticated re-grants select to its own reporting role")]
+    data = mutated(lambda d: _t(d).update(lint_ignore={"api_role_grant_option": "by name too"}))
+    assert api.load_spec_text(spec_text(data), "spec.yaml") is not None
 
 
 def test_what_an_assumed_table_lacks_in_the_spec_is_not_a_finding():
