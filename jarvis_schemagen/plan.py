@@ -210,6 +210,7 @@ class _Planner:
         self.seq = 0
         self.done: set[tuple] = set()  # (what, key) already emitted, to avoid duplicates
         self.functions = {f.signature: f for f in desired.functions} if desired is not None else {}
+        self.retyped: dict[str, set[str]] = {}  # table -> its columns whose type or collation the plan changes
 
     def emit(self, phase: int, text: str, destructive: str | None = None, once: tuple | None = None,
              outside_transaction: bool = False, hazard: str | None = None,
@@ -363,6 +364,8 @@ class _Planner:
             return
         want: m.Column = c.after
         have: m.Column = c.before
+        if any(g.name == col for other in self.retyped.get(table, ()) for g in self.generated_from(table, other)):
+            return  # a generated column using a retyped one: recreated as the spec has it (see below)
         # serial/bigserial -> identity: one statement that goes on from the old sequence (see sql.py)
         serial = serial_to_identity(c)
         if "generated" in c.detail and want.generated is not None:
@@ -381,10 +384,25 @@ class _Planner:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop identity"))
         if "type" in c.detail or "collation" in c.detail:
             collate = (want.collation or "default") if "collation" in c.detail else None
-            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type, collate=collate), c.reason,
-                      hazard=None if "type" not in c.detail or type_change_is_free(have.type, want.type)
-                      else hazard_type(table))
-            self.rebuild_dependents(table, col, indexes=False)
+            free = "type" not in c.detail or type_change_is_free(have.type, want.type)
+            # what the spec declares on the column is dropped before (views, policies, triggers, generated
+            # columns; checks and expression indexes too, rebuilt from text where a constant of the old type
+            # may not fit); the guard then stops the change, naming them, if anything else still uses it
+            self.rebuild_dependents(table, col, indexes=False, type_change=not free)
+            generated = self.generated_from(table, col)
+            for g in generated:
+                self.emit(DROP_COLUMNS, sql.drop_column(t, g.name), once=("drop column", table, g.name))
+            self.emit(ALTER_COLUMNS, sql.column_type_guard(t, col))
+            self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "type", want.type, collate=collate,
+                                                      using=want.generated is None), c.reason,
+                      hazard=None if free else hazard_type(table))
+            for g in generated:  # computed again from the column's new values, with what the drop took
+                self.emit(ALTER_COLUMNS, sql.add_column(t, g, idempotent=False), once=("add column", table, g.name))
+                if g.comment is not None and managed(g, t):
+                    self.emit(COMMENTS, sql.comment_on("column", t, g.name, g.comment),
+                              once=("comment", "column", table, g.name))
+                self.regrant("column", f"{table}.{g.name}", f"{table}.{g.name}")
+                self.rebuild_dependents(table, g.name, indexes=True)
         if "nullable" in c.detail:
             self.emit(ALTER_COLUMNS, sql.alter_column(t, col, "drop not null" if want.nullable else "set not null"),
                       hazard=None if want.nullable else hazard_not_null(table, col))
@@ -421,13 +439,37 @@ class _Planner:
         if t is None or managed(t):
             self.emit(ACL_RESET, sql.sequence_acl_reset(t or table), once=("sequence acl reset", table))
 
-    def rebuild_dependents(self, table: str, col: str, indexes: bool) -> None:
-        """Objects PostgreSQL will not keep across a column change: policies naming the column
-        (a type change is refused while they exist) and, when the column is recreated, its
-        indexes and constraints."""
+    def generated_from(self, table: str, col: str) -> list[m.Column]:
+        """The desired table's generated columns whose expression uses ``col`` (PostgreSQL refuses
+        to change the type of a column a generated column uses)."""
+        t = self.table(table)
+        return [g for g in t.columns if g.generated is not None and g.name != col and _mentions(g.generated, col)] \
+            if t is not None else []
+
+    def rebuild_dependents(self, table: str, col: str, indexes: bool, type_change: bool = False) -> None:
+        """Objects PostgreSQL will not keep across a column change, dropped before it and created
+        after it from the desired model: views, policies and triggers naming the column (a type
+        change is refused while they exist); with ``type_change`` (one that rewrites the table),
+        the check constraints and the indexes on expressions naming it (PostgreSQL rebuilds them
+        from their text, where a constant of the old type may not fit the new one); and, when the
+        column is recreated (``indexes``), its indexes and constraints."""
         t = self.table(table)
         if t is None:
             return
+        for tr in t.triggers:
+            if col in tr.update_columns or tr.when and (_names(tr.when, col) or quote_ident(col) in tr.when):
+                self.emit(DROP_TRIGGERS, sql.drop_trigger(t, tr.name), once=("drop trigger", table, tr.name))
+                self.create_trigger(t, tr)
+        if type_change:
+            for k in t.constraints:
+                if k.kind == "check" and _mentions(k.expression, col):
+                    self.emit(DROP_CONSTRAINTS, sql.drop_constraint(t, k.name), once=("drop constraint", table, k.name))
+                    self.emit(CONSTRAINTS, sql.add_constraint(t, k, idempotent=False),
+                              once=("add constraint", table, k.name))
+            for i in t.indexes:
+                if any(not k.is_column and _mentions(k.expression, col) for k in i.keys) or _mentions(i.where, col):
+                    self.emit(DROP_INDEXES, sql.drop_index(t, i.name), once=("drop index", table, i.name))
+                    self.emit(INDEXES, sql.create_index(t, i, idempotent=False), once=("create index", table, i.name))
         views = self.dependent_views(table, col)
         for v in views:  # deepest first
             self.emit(DROP_VIEWS, sql.drop_view(v), once=("drop view", v.qualified_name))
@@ -604,6 +646,7 @@ class _Planner:
                     continue
                 if col.default is not None:
                     self.emit(ALTER_COLUMNS, sql.alter_column(t, col.name, "drop default"))
+                self.emit(ALTER_COLUMNS, sql.column_type_guard(t, col.name))
                 self.emit(ALTER_COLUMNS, sql.alter_column(t, col.name, "type", col.type, via="text" + col.type[len(name):]),
                           why)
                 if col.default is not None:
@@ -615,9 +658,8 @@ class _Planner:
     def rebuild_type_users(self, t: m.Table, col: str, type_name: str) -> None:
         """Around a column moved to a recreated type: its table's check constraints and indexes whose
         expressions name the column and the type (PostgreSQL would rebuild them from their text, where the
-        type's name now means the new type: `operator does not exist: new = old`), and triggers whose
-        WHEN names the column (PostgreSQL refuses the type change while they exist). Dropped before,
-        created after from the desired model."""
+        type's name now means the new type: `operator does not exist: new = old`). Dropped before,
+        created after from the desired model (triggers naming the column: ``rebuild_dependents``)."""
         table = t.qualified_name
         for k in t.constraints:
             if k.kind != "foreign_key" and _names(k.expression, type_name) and \
@@ -628,10 +670,6 @@ class _Planner:
             if any(_names(x, type_name) for x in [i.where] + [k.expression for k in i.keys if not k.is_column]):
                 self.emit(DROP_INDEXES, sql.drop_index(t, i.name), once=("drop index", table, i.name))
                 self.emit(INDEXES, sql.create_index(t, i, idempotent=False), once=("create index", table, i.name))
-        for tr in t.triggers:
-            if tr.when and (_names(tr.when, col) or quote_ident(col) in tr.when):
-                self.emit(DROP_TRIGGERS, sql.drop_trigger(t, tr.name), once=("drop trigger", table, tr.name))
-                self.create_trigger(t, tr)
 
     def view(self, c: Change) -> None:
         if c.action == "drop":
@@ -772,6 +810,9 @@ def plan(changes: Iterable[Change], desired: m.Schema | None = None) -> Plan:
     # a sequence the spec no longer has whose column becomes an identity column: the conversion drops it (after
     # taking its value, and only once nothing uses it); a drop of its own would come first and be refused
     converted = {_sequence_of_default(c.before.default) for c in changes if serial_to_identity(c)}
+    for c in changes:
+        if c.kind == "column" and c.action == "alter" and ("type" in c.detail or "collation" in c.detail):
+            p.retyped.setdefault(c.key[1], set()).add(c.key[2])
     left_alone = []
     for c in changes:
         if touches_assumed(c, desired):

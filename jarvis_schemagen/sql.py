@@ -469,13 +469,14 @@ def drop_column(table: Rel, column: str) -> str:
 
 
 def alter_column(table: Rel, column: str, change: str, value: str | None = None, via: str | None = None,
-                 collate: str | None = None) -> str:
+                 collate: str | None = None, using: bool = True) -> str:
     """One ``alter table ... alter column`` action:
 
     ``drop default``, ``set default`` (value: expression), ``drop not null``, ``set not null``,
     ``drop identity``, ``add identity`` / ``set generated`` (value: always | by default),
     ``drop expression``, ``type`` (value: the new type; a ``using`` cast of the column, through
-    the type ``via`` when given).
+    the type ``via`` when given; none with ``using=False``: a generated column, whose expression
+    is cast, refuses one).
     """
     col = quote_ident(column)
     if change in ("drop default", "drop not null", "set not null", "drop expression"):
@@ -492,10 +493,40 @@ def alter_column(table: Rel, column: str, change: str, value: str | None = None,
         new = type_name(value or "")
         cast = f"::{type_name(via)}" if via is not None else ""
         coll = f" collate {collation(collate)}" if collate is not None else ""
-        clause = f"type {new}{coll} using {col}{cast}::{new}"
+        clause = f"type {new}{coll}" + (f" using {col}{cast}::{new}" if using else "")
     else:
         raise ValueError(f"unknown column change {change!r}")
     return f"alter table {rel(table)} alter column {col} {clause};"
+
+
+def column_type_guard(table: Rel, column: str) -> str:
+    """A DO block just before ``alter column ... type``: it raises, naming them, when objects that
+    PostgreSQL will not carry across a type change still use the column (a view or rule, a trigger,
+    a policy, a generated column). The plan drops and recreates those the spec declares before this
+    runs; what is left is an app's own (or one the plan does not rebuild). Without it PostgreSQL
+    refuses the change naming one of them; dropping them with CASCADE would take the app's objects.
+    Every name is compared as a literal with the catalog's parts, never parsed from text."""
+    t = quote_literal(rel(table))
+    name = getattr(table, "qualified_name", None) or str(table)
+    c = quote_literal(_text(column, "column name"))
+    cls = "'pg_catalog.{}'::pg_catalog.regclass".format
+    hint = ("The migration drops and recreates the views, triggers, policies and generated columns the spec "
+            "declares; these it does not know. Drop them before this migration and create them again after it "
+            "(or declare them in the spec); do not use CASCADE: it drops them silently.")
+    query = f"""    select pg_catalog.string_agg(x.what, ', ' order by x.what) into found
+      from (select distinct case when d.classid = {cls("pg_rewrite")}
+                                 then pg_catalog.pg_describe_object({cls("pg_class")}, r.ev_class, 0)
+                                 else pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) end as what
+              from pg_catalog.pg_depend as d
+              join pg_catalog.pg_attribute as a
+                on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+              left join pg_catalog.pg_rewrite as r on d.classid = {cls("pg_rewrite")} and r.oid = d.objid
+             where d.refclassid = {cls("pg_class")} and d.refobjid = {t}::pg_catalog.regclass
+               and a.attname = {c} and d.deptype = 'n'
+               and (d.classid in ({cls("pg_rewrite")}, {cls("pg_trigger")}, {cls("pg_policy")})
+                    or d.classid = {cls("pg_class")} and d.objsubid <> 0)) as x;"""
+    return _found_guard(query, f"cannot change the type of column {column} of {name}: objects this migration does "
+                        "not rebuild use it: ", hint)
 
 
 def serial_to_identity(table: Rel, column: str, identity: str, keep: Sequence[str] = ()) -> str:
@@ -897,11 +928,7 @@ def type_dependents_guard(ty: m.EnumType | m.Domain, columns: Sequence[tuple[str
             "the spec's columns to the new one. Move these objects off it first (e.g. alter their columns to "
             "text), or declare them in the spec; do not drop the old type with CASCADE: that drops them with "
             "their data.")
-    body = f"""
-declare
-    found text;
-begin
-    with moved(nsp, rel, col) as (values {moved}),
+    query = f"""    with moved(nsp, rel, col) as (values {moved}),
     moved_columns as (
         select a.attrelid, a.attnum from pg_catalog.pg_attribute as a
           join pg_catalog.pg_class as c on c.oid = a.attrelid
@@ -920,10 +947,21 @@ begin
                         and (d.objid, d.objsubid) in (select * from moved_columns))
                and not (d.classid = {cls("pg_attrdef")} and exists (select from pg_catalog.pg_attrdef as ad
                         where ad.oid = d.objid and (ad.adrelid, ad.adnum) in (select * from moved_columns)))
-               and not ({on_table})) as x;
+               and not ({on_table})) as x;"""
+    return _found_guard(query, f"cannot recreate {kind} {ty.schema}.{ty.name}: objects the spec does not cover use it: ",
+                        hint)
+
+
+def _found_guard(query: str, message: str, hint: str) -> str:
+    """A DO block running ``query`` (a select ``into found`` of a text naming objects) and raising
+    ``message`` followed by them, with ``hint``, when it found any."""
+    body = f"""
+declare
+    found text;
+begin
+{query}
     if found is not null then
-        raise exception '%', {quote_literal(f"cannot recreate {kind} {ty.schema}.{ty.name}: objects the spec does not "
-                                            "cover use it: ")} || found
+        raise exception '%', {quote_literal(message)} || found
             using hint = {quote_literal(hint)}, errcode = '2BP01';
     end if;
 end

@@ -65,38 +65,49 @@ def evo_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("evolution-cache")
 
 
-@pytest.fixture(scope="session")
-def released_repo(tmp_path_factory) -> Path:
+def make_released_repo(d: Path, base: Path) -> Path:
     """A project directory: the base spec, rendered and released."""
-    d = tmp_path_factory.mktemp("evolution-repo")
-    shutil.copy(BASE_SPEC, d / "schema.yaml")
+    shutil.copy(base, d / "schema.yaml")
     api.render_to_dir(d / "schema.yaml", d / "generated")
     api.release(d / "schema.yaml", d / "generated")
     return d
 
 
-@pytest.fixture(scope="session")
-def assumed_db(pg_server):
-    """A database holding only what the base spec assumes (roles, auth.uid())."""
+def make_assumed_db(pg_server, base: Path):
+    """A database holding only what the base spec assumes (roles, auth.uid()); dropped after."""
     name = f"evo_assumed_{uuid.uuid4().hex[:10]}"
     pg.create_database(pg_server.url, name)
     with pg.connect(pg_server.url_for(name)) as conn:
-        conn.execute(api.assumed_objects_sql(api.load_spec(BASE_SPEC)))
+        conn.execute(api.assumed_objects_sql(api.load_spec(base)))
     yield name
     pg.drop_database(pg_server.url, name)
+
+
+def make_released_db(pg_server, assumed_db: str, repo: Path, rows: str):
+    """The released files applied by `schemagen apply`, then some rows; dropped after."""
+    name = f"evo_released_{uuid.uuid4().hex[:10]}"
+    pg.create_database(pg_server.url, name, template=assumed_db)
+    url = pg_server.url_for(name)
+    apply(url, repo / "generated", spec_path=repo / "schema.yaml")
+    with pg.connect(url) as conn:
+        conn.execute(rows)
+    yield name
+    pg.drop_database(pg_server.url, name)
+
+
+@pytest.fixture(scope="session")
+def released_repo(tmp_path_factory) -> Path:
+    return make_released_repo(tmp_path_factory.mktemp("evolution-repo"), BASE_SPEC)
+
+
+@pytest.fixture(scope="session")
+def assumed_db(pg_server):
+    yield from make_assumed_db(pg_server, BASE_SPEC)
 
 
 @pytest.fixture(scope="session")
 def released_db(pg_server, assumed_db, released_repo):
-    """The released files applied by `schemagen apply`, then some rows."""
-    name = f"evo_released_{uuid.uuid4().hex[:10]}"
-    pg.create_database(pg_server.url, name, template=assumed_db)
-    url = pg_server.url_for(name)
-    apply(url, released_repo / "generated", spec_path=released_repo / "schema.yaml")
-    with pg.connect(url) as conn:
-        conn.execute(ROWS)
-    yield name
-    pg.drop_database(pg_server.url, name)
+    yield from make_released_db(pg_server, assumed_db, released_repo, ROWS)
 
 
 @pytest.fixture
@@ -232,6 +243,13 @@ SCENARIOS = [
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=lambda sc: sc.id)
 def test_scenario(sc: Scenario, project, released_db, assumed_db, clone, pg_server, evo_cache):
+    run_scenario(sc, project, released_db, assumed_db, clone, pg_server, evo_cache)
+
+
+def run_scenario(sc: Scenario, project, released_db, assumed_db, clone, pg_server, evo_cache,
+                 surviving_sql: str = SURVIVING) -> None:
+    """Edit, render --name, apply to a clone of ``released_db``: no drift, rows intact, a fresh
+    database given all files reaches the same state."""
     spec, gen = project / "schema.yaml", project / "generated"
     before = sorted(p.name for p in gen.glob("*.sql"))
     edit_spec(spec, sc.edit)
@@ -246,7 +264,7 @@ def test_scenario(sc: Scenario, project, released_db, assumed_db, clone, pg_serv
         assert report.refused and not report.written, report
         assert sorted(p.name for p in gen.glob("*.sql")) == before
     report = api.render_to_dir(spec, gen, name="change", allow_destructive=sc.destructive, **kw)
-    assert report.ok and report.written == ["003_change.sql"], report
+    assert report.ok and report.written == ["003_change.sql"], (report.problems, report.refused, report)
     text = (gen / "003_change.sql").read_text()
     for marker in sc.markers:
         assert marker in text, text
@@ -256,13 +274,13 @@ def test_scenario(sc: Scenario, project, released_db, assumed_db, clone, pg_serv
     assert api.render_to_dir(spec, gen, check=True, **kw).ok
 
     url = clone(released_db)
-    surviving = query(url, SURVIVING)
+    surviving = query(url, surviving_sql)
     result = apply(url, gen, spec_path=spec)
     assert [f.filename for f, _ in result.applied] == ["003_change.sql"]
     after = diff(url, spec, strict=True, **kw)
     assert not after.drift, f"{text}\n{format_text(after)}"
     if sc.survives:
-        assert query(url, SURVIVING) == surviving
+        assert query(url, surviving_sql) == surviving
     if sc.extra:
         sc.extra(url)
 
