@@ -448,7 +448,7 @@ class _Planner:
 
     def rebuild_dependents(self, table: str, col: str, indexes: bool, type_change: bool = False) -> None:
         """Objects PostgreSQL will not keep across a column change, dropped before it and created
-        after it from the desired model: views, policies and triggers naming the column (a type
+        after it from the desired model: views, policies (of any table) and triggers naming the column (a type
         change is refused while they exist); with ``type_change`` (one that rewrites the table),
         the check constraints and the indexes on expressions naming it (PostgreSQL rebuilds them
         from their text, where a constant of the old type may not fit the new one); and, when the
@@ -475,10 +475,15 @@ class _Planner:
             self.emit(DROP_VIEWS, sql.drop_view(v), once=("drop view", v.qualified_name))
         for v in reversed(views):
             self.create_view(v, recreated=True)
-        for p in t.policies:
-            if _mentions(p.using, col) or _mentions(p.with_check, col):
-                self.emit(DROP_POLICIES, sql.drop_policy(t, p.name), once=("drop policy", table, p.name))
-                self.emit(POLICIES, sql.create_policy(t, p, idempotent=False), once=("create policy", table, p.name))
+        # its table's policies naming the column, and those of other tables reading it in a subquery
+        for o in self.desired.tables:
+            for p in o.policies:
+                texts = (p.using, p.with_check)
+                if any(_mentions(x, col) for x in texts) if o is t else \
+                        any(_names(x, table) for x in texts) and any(_names(x, col) for x in texts):
+                    name = o.qualified_name
+                    self.emit(DROP_POLICIES, sql.drop_policy(o, p.name), once=("drop policy", name, p.name))
+                    self.emit(POLICIES, sql.create_policy(o, p, idempotent=False), once=("create policy", name, p.name))
         if not indexes:
             return
         for i in t.indexes:

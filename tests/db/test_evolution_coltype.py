@@ -67,6 +67,10 @@ def _triggers_exist(url):
                       "and not tgisinternal")[0] == 3
 
 
+def _note_policy_kept(url):
+    assert query(url, "select count(*) from pg_policies where tablename = 'item_notes'")[0] == 1
+
+
 def _qty2_recomputed(url):
     assert query(url, "select array_agg(qty2 order by id) from public.items")[0] == [6, 14]
     # the view reading it and the column privilege came back with it
@@ -88,6 +92,7 @@ SCENARIOS = [
     Scenario("check-constant-int-to-bigint", lambda s: _set(_col(s, "rank"), type="bigint"), markers=("-- hazard:",)),
     Scenario("expression-index", lambda s: _set(_col(s, "code"), type="varchar(200)"), destructive=True),
     Scenario("policy", lambda s: _set(_col(s, "owner"), type="varchar(200)"), destructive=True),
+    Scenario("policy-of-another-table", lambda s: _set(_col(s, "weight"), type="bigint"), extra=_note_policy_kept),
     Scenario("view", lambda s: _set(_col(s, "label"), type="varchar(200)"), destructive=True),
     Scenario("generated-column", lambda s: _set(_col(s, "qty"), type="bigint"), extra=_qty2_recomputed),
     Scenario("generated-column-itself", lambda s: _set(_col(s, "qty2"), type="bigint")),
