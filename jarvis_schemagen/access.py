@@ -633,14 +633,20 @@ def drift_of(changes: Iterable[AccessChange], desired: m.Schema | None, roles: I
     On an assumed object (the app's or the platform's) the app's own policies are its business:
     there only access to *every row* (a ``using (true)``, RLS off) or to a definer function counts."""
     roles = set(roles)
-    assumed = set()
-    if desired is not None:
-        assumed = {t.qualified_name for t in desired.tables if t.assumed}
-        assumed |= {f.signature for f in desired.functions if f.assumed}
-        assumed |= {v.qualified_name for v in getattr(desired, "views", ()) if v.assumed}
+    assumed = assumed_objects(desired)
     return tuple(c for c in changes if c.verdict in ("widened", "changed") and c.role in roles
                  and (c.object not in assumed or (c.after is not None and c.after.access == "all")
                       or _gains_grant_option(c)))
+
+
+def assumed_objects(desired: m.Schema | None) -> set[str]:
+    """The tables, views (qualified names) and functions (signatures) the spec only assumes, as
+    ``AccessChange.object`` names them: schemagen never changes their policies or grants."""
+    if desired is None:
+        return set()
+    assumed = {t.qualified_name for t in desired.tables if t.assumed}
+    assumed |= {f.signature for f in desired.functions if f.assumed}
+    return assumed | {v.qualified_name for v in getattr(desired, "views", ()) if v.assumed}
 
 
 def _gains_grant_option(c: AccessChange) -> bool:

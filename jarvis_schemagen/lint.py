@@ -344,8 +344,8 @@ def _api_role_grant_option(ctx: _Ctx):
 
 
 def _grant_target(spec: m.Schema, on: str, obj: str) -> tuple[str, str, object]:
-    """What a finding on a grant is reported on (as ``lint_ignore`` finds it: the table, view or function;
-    an identity column's sequence, its table), what the grant is on (for the message), and the spec object
+    """What a finding on a grant is reported on (as ``lint_ignore`` finds it: the table, view, function,
+    schema or sequence; an identity column's sequence, its table), what the grant is on (for the message), and the spec object
     (for the position when the grant itself has none)."""
     if on == "function":
         return f"function {obj}", f"function {obj}", next((f for f in spec.functions if f.signature == obj), None)
@@ -354,7 +354,9 @@ def _grant_target(spec: m.Schema, on: str, obj: str) -> tuple[str, str, object]:
     if on == "sequence":
         owner = next((t for t in spec.tables for c in t.columns
                       if c.identity and f"{t.schema}.{t.name}_{c.name}_seq" == obj), None)
-        return (_tbl(owner) if owner is not None else f"sequence {obj}"), f"sequence {obj}", owner
+        if owner is not None:
+            return _tbl(owner), f"sequence {obj}", owner
+        return f"sequence {obj}", f"sequence {obj}", next((s for s in spec.sequences if s.qualified_name == obj), None)
     relation, column = obj.rsplit(".", 1) if on == "column" else (obj, None)
     view = next((v for v in getattr(spec, "views", ()) if v.qualified_name == relation), None)
     kind = ("materialized view" if getattr(view, "materialized", False) else "view") if view is not None else "table"
@@ -399,6 +401,10 @@ def _ignores(spec: m.Schema) -> dict[str, dict[str, str]]:
         out[f"function {f.signature}"] = dict(getattr(f, "lint_ignore", ()))
     for e in spec.extensions:
         out[f"extension {e.name}"] = dict(getattr(e, "lint_ignore", ()))
+    for n in spec.namespaces:
+        out[f"schema {n.name}"] = dict(getattr(n, "lint_ignore", ()))
+    for s in spec.sequences:
+        out[f"sequence {s.qualified_name}"] = dict(getattr(s, "lint_ignore", ()))
     for v in getattr(spec, "views", ()):
         kind = "materialized view" if v.materialized else "view"
         out[f"{kind} {v.qualified_name}"] = dict(getattr(v, "lint_ignore", ()))

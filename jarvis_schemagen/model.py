@@ -75,6 +75,7 @@ class Namespace:
     assumed: bool = False
     comment: str | None = None
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,7 @@ class Sequence:
     migration: str | None = None
     assumed: bool = False
     pos: Pos | None = _pos()
+    lint_ignore: tuple[tuple[str, str], ...] = _lint_ignore()
 
     @property
     def qualified_name(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
-from .access import AccessChange, describe_change, drift_of
+from .access import AccessChange, assumed_objects, describe_change, drift_of
 from .compare import Change, Rls
 from .printable import escape_controls, json_text
 from .term import use_color  # noqa: F401  (the one colour decision, term.py; importable here as before)
@@ -311,14 +311,31 @@ def format_text(report: DiffReport, color: bool = False) -> str:
                 lines.append(f"  {paint(label.capitalize(), style)} ({len(mine)}{of}):")
                 lines += [f"    {paint(escape_controls(describe_change(c)), style)}"
                           + (f"  {DRIFT_MARK}" if c in drift_access else "") for c in mine]
-    if n or drift_access or report.strict and report.unmanaged:  # something for `--format sql` to fix
-        lines.append("")
-        if report.strict:
-            lines.append("To see the statements that fix this: schemagen diff --strict --format sql")
-        else:
-            lines.append("To see the statements that fix this: schemagen diff --format sql"
-                         + (" (--strict also drops what the spec never mentions)" if report.unmanaged else ""))
+    lines += _closing_hint(report, drift_access)
     return "\n".join(lines) + "\n"
+
+
+def _closing_hint(report: DiffReport, drift_access: tuple[AccessChange, ...]) -> list[str]:
+    """Where to go next: the SQL when it fixes something; access drift on what the spec only assumes
+    (an app's own ``using (true)`` policy on its table) is never in that SQL, so say what to do instead."""
+    from .plan import touches_assumed
+
+    assumed = assumed_objects(report.desired)
+    on_assumed = list(dict.fromkeys(c.object for c in drift_access if c.object in assumed))
+    fixable = bool(report.changes) or any(c.object not in assumed for c in drift_access) or \
+        (report.strict and any(not touches_assumed(c, report.desired) for c in report.unmanaged))
+    lines = [""] if fixable or on_assumed else []
+    if fixable and report.strict:
+        lines.append("To see the statements that fix this: schemagen diff --strict --format sql")
+    elif fixable:
+        lines.append("To see the statements that fix this: schemagen diff --format sql"
+                     + (" (--strict also drops what the spec never mentions)" if report.unmanaged else ""))
+    if on_assumed:
+        lines.append(f"The access marked {DRIFT_MARK} on {escape_controls(', '.join(on_assumed))} is not fixed by "
+                     "schemagen, which never changes what the spec only assumes: review the policies and grants "
+                     "there that give it (the app's own) and drop them yourself, or declare them in the spec if "
+                     "they are meant to be.")
+    return lines
 
 
 DRIFT_MARK = "[drift]"

@@ -165,6 +165,7 @@ SHAPES: dict[str, Shape] = {
         "comment": COMMENT,
         "grants": GRANTS,
         "default_privileges": node(list_of("default_privilege"), "The platform's default privileges (assumed schemas)."),
+        "lint_ignore": LINT_IGNORE,
     }, names=NAME_RE),
     "default_privilege": Shape({
         "on": choice("tables", "sequences", "functions"),
@@ -205,6 +206,7 @@ SHAPES: dict[str, Shape] = {
         "cache": integer(),
         "cycle": bool_(),
         "grants": GRANTS,
+        "lint_ignore": LINT_IGNORE,
     }, names=QUALIFIED_RE),
     "publication": Shape({
         "assumed": ASSUMED,

@@ -579,7 +579,8 @@ class _Loader:
                     self.default_privileges.append(m.DefaultPrivilege(
                         schema=name, on=d["on"], privileges=privs,
                         roles=tuple(r.lower() for r in d["to"]), for_role=d.get("for_role"), pos=ctx.pos(item)))
-            out.append(m.Namespace(name=name, migration=mig, assumed=assumed, comment=f.get("comment"), pos=ctx.pos(knode)))
+            out.append(m.Namespace(name=name, migration=mig, assumed=assumed, comment=f.get("comment"), pos=ctx.pos(knode),
+                                   lint_ignore=f.get("lint_ignore") or ()))
         return tuple(sorted(out, key=lambda n: n.name))
 
     def _extensions(self, node) -> tuple[m.Extension, ...]:
@@ -699,7 +700,7 @@ class _Loader:
             seq = m.Sequence(schema=q[0], name=q[1], type=f.get("type") or "bigint", start=f.get("start"),
                              increment=f.get("increment") or 1, min_value=f.get("min"), max_value=f.get("max"),
                              cache=f.get("cache") or 1, cycle=bool(f.get("cycle")), comment=f.get("comment"),
-                             migration=mig, assumed=assumed, pos=ctx.pos(knode))
+                             migration=mig, assumed=assumed, pos=ctx.pos(knode), lint_ignore=f.get("lint_ignore") or ())
             if "grants" in f:
                 self._grant_items(f["grants"], "sequence", seq.qualified_name, mig, assumed)
             out.append(seq)

@@ -389,6 +389,10 @@ def test_diff_reports_a_using_true_policy_on_the_assumed_conversations_as_drift(
     assert "Access is wider than the spec in 1 place, marked [drift] under Access." in text.splitlines()[:3]
     assert "  Widened (2, 1 of them drift):" in text
     assert "authenticated select on public.conversations: " in text and "-> every row" in text
+    # no statement of `diff --format sql` touches the assumed table: the report says what to do instead
+    assert "format sql" not in text
+    assert text.splitlines()[-1].startswith("The access marked [drift] on public.conversations is not fixed by "
+                                            "schemagen") and "drop them yourself" in text
     data = json.loads(format_json(report))
     assert data["drift"] is True
     assert [(e["role"], e["verdict"], e["drift"]) for e in data["access"]] == [
@@ -413,6 +417,7 @@ def test_cli_diff_exits_1_on_widened_access(jurl, pg_server, access_cache, monke
                      " using (true) with check (true)")
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and "Widened (2, 1 of them drift):" in result.output, result.output
+    assert "format sql" not in result.output and "drop them yourself" in result.output
 
 
 def test_a_restrictive_policy_narrows_and_is_not_drift(jurl, pg_server, access_cache):
@@ -463,6 +468,9 @@ def test_a_using_true_policy_on_storage_objects_is_drift(tmp_path, jurl, pg_serv
     assert report.changes == () and report.unmanaged == () and report.drift
     assert {(c.object, c.role, c.command) for c in report.access_drift} == {
         ("storage.objects", "anon", "select"), ("storage.objects", "authenticated", "select")}
+    from jarvis_schemagen.report import format_text
+    out = format_text(report)
+    assert "format sql" not in out and "[drift] on storage.objects is not fixed by schemagen" in out
 
 
 # ---------------------------------------------------------------- views

@@ -242,3 +242,41 @@ def test_the_summary_and_the_access_section_count_the_same_cells():
     assert "  Changed, may widen (1, drift):" in only
     data = json.loads(d.format_json(r))  # the JSON is unchanged: each access entry says whether it is drift
     assert [(e["role"], e["drift"]) for e in data["access"]] == [("anon", True), ("anon", True), ("someone", False)]
+
+
+def test_access_widened_only_on_an_assumed_table_says_what_to_do_instead_of_the_sql_that_never_touches_it():
+    """An app's own `using (true)` policy on an assumed table is access drift, but no statement of
+    `diff --format sql` (even --strict) touches an assumed table: the closing hint says so and what to do;
+    with something the SQL does fix, the hint to see it stays."""
+    from jarvis_schemagen.access import AccessChange, Cell
+
+    conv = m.Table("public", "conversations", assumed=True, rls_enabled=True,
+                   columns=(m.Column("id", "uuid", assumed=True),))
+    mine = m.Table("public", "plans", migration="001", columns=(m.Column("id", "uuid"),))
+    desired = m.Schema(tables=(conv, mine))
+    actual = m.Schema(tables=(replace(conv, assumed=False, policies=(
+        m.Policy("Everyone reads", command="select", roles=("authenticated",), using="true"),)),
+        replace(mine, migration=None)))
+    result = compare(desired, actual)
+    widened = AccessChange("public.conversations", "authenticated", "select", "widened",
+                           Cell("denied", "no policy"), Cell("all", "policy Everyone reads: using (true)"))
+    for strict in (False, True):
+        r = d.DiffReport(database="db", spec="schema.yaml", changes=result.changes, unmanaged=result.unmanaged,
+                         strict=strict, desired=desired, access=(widened,), access_roles=("authenticated",))
+        assert r.changes == () and r.access_drift == (widened,) and r.exit_code == 1
+        assert "drop policy" not in d.format_sql(r)
+        text = d.format_text(r)
+        assert "To see the statements that fix this" not in text and "format sql" not in text
+        assert text.endswith(
+            "\nThe access marked [drift] on public.conversations is not fixed by schemagen, which never changes what "
+            "the spec only assumes: review the policies and grants there that give it (the app's own) and drop them "
+            "yourself, or declare them in the spec if they are meant to be.\n"), text
+    # a fixable difference as well: the hint to its SQL stays, and the note on the assumed table too
+    actual = replace(actual, tables=(actual.tables[0], replace(mine, migration=None, columns=())))
+    result = compare(desired, actual)
+    r = d.DiffReport(database="db", spec="schema.yaml", changes=result.changes, unmanaged=result.unmanaged,
+                     desired=desired, access=(widened,), access_roles=("authenticated",))
+    assert r.changes
+    lines = d.format_text(r).splitlines()
+    assert lines[-2].startswith("To see the statements that fix this: schemagen diff --format sql")
+    assert lines[-1].startswith("The access marked [drift] on public.conversations is not fixed by schemagen")

@@ -216,6 +216,24 @@ def test_a_grant_option_finding_is_suppressed_with_lint_ignore():
     assert api.load_spec_text(spec_text(data), "spec.yaml") is not None
 
 
+def test_a_grant_option_finding_on_a_schema_or_a_standalone_sequence_is_suppressed_with_lint_ignore():
+    def change(d, ignore):
+        d["schemas"]["public"]["grants"].append({"grant": ["usage"], "to": ["anon"], "grant_option": True})
+        d["sequences"] = {"public.ticket_no": {"migration": "001", "grants": [
+            {"grant": ["usage"], "to": ["authenticated"], "grant_option": True}]}}
+        if ignore:
+            d["schemas"]["public"]["lint_ignore"] = {"SG03": "anon passes usage on to the docs role"}
+            d["sequences"]["public.ticket_no"]["lint_ignore"] = {"api_role_grant_option": "a shared counter"}
+    found = [f for f in findings(mutated(lambda d: change(d, False))) if f.rule.name == "api_role_grant_option"]
+    assert sorted((f.object, f.suppressed) for f in found) == [
+        ("schema public", None), ("sequence public.ticket_no", None)]
+    found = findings(mutated(lambda d: change(d, True)))
+    assert rules(found) == set()
+    assert sorted((f.object, f.suppressed) for f in found) == [
+        ("schema public", "anon passes usage on to the docs role"),
+        ("sequence public.ticket_no", "a shared counter")]
+
+
 def test_what_an_assumed_table_lacks_in_the_spec_is_not_a_finding():
     # the spec declares only what it relies on; the app's table has its own key, policies, indexes
     def change(d):

@@ -48,6 +48,7 @@ EXTRA = textwrap.dedent("""\
         assumed: true
         default_privileges:
           - {on: tables, grant: [select], to: [reader], for_role: postgres}
+        lint_ignore: {api_role_grant_option: example of a reason}
     extensions:
       plpgsql: {assumed: true, lint_ignore: {no_primary_key: example of a reason}}
     types:
@@ -55,7 +56,7 @@ EXTRA = textwrap.dedent("""\
       app.score: {migration: "001", domain: integer, default: "0", check: value >= 0}
     sequences:
       app.ticket_no: {migration: "001", type: bigint, start: 1000, increment: 1, min: 1, max: 999999, cycle: false}
-      app.legacy_seq: {assumed: true}
+      app.legacy_seq: {assumed: true, lint_ignore: {SG03: example of a reason}}
     publications:
       supabase_realtime:
         assumed: true
