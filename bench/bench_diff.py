@@ -38,7 +38,7 @@ from jarvis_schemagen import pg  # noqa: E402
 from jarvis_schemagen.compare import spec_schemas  # noqa: E402
 from jarvis_schemagen.diff import diff  # noqa: E402
 from jarvis_schemagen.introspect import inspect  # noqa: E402
-from synthetic import best_of, create_database, synthetic_spec  # noqa: E402
+from synthetic import best_of, create_database, schemagen_command, synthetic_spec  # noqa: E402
 
 
 def find_migra() -> str | None:
@@ -54,8 +54,7 @@ def main(sizes: list[int]) -> int:
     ok = True
     work = Path(tempfile.mkdtemp(prefix="schemagen-bench-"))
     cache = work / "cache"
-    exe = Path(sys.executable).with_name("schemagen")
-    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen"]
+    cli = schemagen_command()
     with pg.TempCluster() as cluster:
         pg_dump = str(cluster.bin_dir / "pg_dump")
         print(f"PostgreSQL {cluster.major_version} (throwaway cluster), pg_dump: {pg_dump}")

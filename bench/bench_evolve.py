@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg  # noqa: E402
 
-from bench_diff import best_of, synthetic_spec  # noqa: E402
+from synthetic import best_of, schemagen_command, synthetic_spec  # noqa: E402
 from jarvis_schemagen import api, pg  # noqa: E402
 from jarvis_schemagen.diff import diff  # noqa: E402
 
@@ -44,8 +44,7 @@ TARGET = 1.5
 def main(sizes: list[int]) -> int:
     ok = True
     work = Path(tempfile.mkdtemp(prefix="schemagen-bench-evolve-"))
-    exe = Path(sys.executable).with_name("schemagen")
-    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen"]
+    cli = schemagen_command()
     rows = []
     with pg.TempCluster() as cluster:
         pg_dump = str(cluster.bin_dir / "pg_dump")

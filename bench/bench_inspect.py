@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthetic import best_of, create_database, synthetic_spec
+from synthetic import best_of, create_database, schemagen_command, synthetic_spec
 
 from jarvis_schemagen import pg
 from jarvis_schemagen.api import load_spec_text
@@ -34,8 +34,7 @@ from jarvis_schemagen.inspect_spec import build_spec, read_catalog, to_yaml
 def main(sizes: list[int]) -> int:
     ok = True
     work = Path(tempfile.mkdtemp(prefix="schemagen-bench-"))
-    exe = Path(sys.executable).with_name("schemagen")
-    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen"]
+    cli = schemagen_command()
     rows = []
     with pg.TempCluster() as cluster:
         pg_dump = str(cluster.bin_dir / "pg_dump")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jarvis_schemagen import api  # noqa: E402
-from synthetic import best_of, synthetic_spec  # noqa: E402  (the benchmarks' one synthetic schema)
+from synthetic import best_of, schemagen_command, synthetic_spec  # noqa: E402  (the benchmarks' one synthetic schema)
 
 
 def main(sizes: list[int]) -> int:
@@ -43,8 +43,7 @@ def main(sizes: list[int]) -> int:
             ok &= ours < 1.0
         print(f"{n:>7} {ours:>15.3f}s {ref:>14.3f}s {ours / ref:>5.2f}x {size:>10}  {verdict}")
 
-    exe = Path(sys.executable).with_name("schemagen")
-    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen", "--help"]
+    cmd = schemagen_command() + ["--help"]
     runs = []
     for _ in range(7):
         t0 = time.perf_counter()

@@ -105,6 +105,13 @@ def synthetic_spec(n: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def schemagen_command() -> list[str]:
+    """How the benchmarks run the CLI as a whole process: the installed script beside this Python,
+    else ``python -m jarvis_schemagen``."""
+    exe = Path(sys.executable).with_name("schemagen")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "jarvis_schemagen"]
+
+
 def best_of(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
